@@ -1,0 +1,47 @@
+import Hummingbird
+import JSONSchema
+
+/// Lets a request through only with a valid `X-API-Key` (the header name in any case).
+///
+/// Runs before the body is read, so an unauthenticated client cannot make the host buffer a
+/// payload. Failure: `401 {"message":"Unauthorized"}`, or the envelope with `code: 401` on routes
+/// whose handler asks for it (`/v1/toolkit/authenticate`).
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = RouteHostRequestContext
+
+    let keys: APIKeySet
+    let endpoint: String
+    let envelopeOnFailure: Bool
+    let envelopeFields: EnvelopeFields
+    let failureLimiter: AuthFailureLimiter?
+
+    public init(keys: APIKeySet, endpoint: String, envelopeOnFailure: Bool, envelopeFields: EnvelopeFields, failureLimiter: AuthFailureLimiter? = nil) {
+        self.keys = keys
+        self.endpoint = endpoint
+        self.envelopeOnFailure = envelopeOnFailure
+        self.envelopeFields = envelopeFields
+        self.failureLimiter = failureLimiter
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let address = context.clientAddress
+        if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
+            return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
+        }
+        guard let identity = keys.identify(request.headers[.xAPIKey]) else {
+            failureLimiter?.recordFailure(address)
+            context.logger.notice("authentication failed", metadata: ["client": "\(address)"])
+            return unauthorized(context)
+        }
+        var context = context
+        context.client = identity
+        return try await next(request, context)
+    }
+
+    func unauthorized(_ context: Context) -> Response {
+        guard envelopeOnFailure else { return .message("Unauthorized", status: .unauthorized) }
+        var envelope = Envelope(endpoint: endpoint, code: 401, fields: envelopeFields)
+        envelope.message = "Unauthorized"
+        return .json(envelope.json, status: .unauthorized)
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import JSONSchema
+
+/// The last step of a module route's pipeline: body, validation, queue decision, handler.
+///
+/// Authentication and rate limiting have run before it, as middleware.
+struct RouteEndpoint: HTTPResponder {
+    typealias Context = RouteHostRequestContext
+
+    let route: RouteManifest
+    let handler: RouteHandler
+    let bodyReader: JSONBodyReader
+    let validator: PayloadValidator?
+    let jobs: any JobService
+    let fields: EnvelopeFields
+
+    var hasBody: Bool { route.method != .get && route.method != .delete && route.method != .head }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        var request = request
+        var payload = JSONValue.null
+        if hasBody {
+            payload = try await bodyReader.read(&request)
+            try validator?.validate(payload)
+        }
+        let handlerRequest = HandlerRequest(
+            payload: payload, headers: request.headers, uri: request.uri, requestID: context.requestID,
+            jobID: UUID().uuidString.lowercased(), endpoint: route.fullPath, logger: context.logger)
+        switch handler.kind {
+        case .stream(let body):
+            return try await body(handlerRequest)
+        case .plain(let body):
+            let result = try await body(handlerRequest)
+            return .json(result.payload, status: result.status, headers: result.headers)
+        case .envelope(let body):
+            if route.queue == .webhook, let webhook = payload["webhook_url"], webhook != .null {
+                return try await enqueue(handlerRequest, webhook: webhook)
+            }
+            let envelope = await jobs.runNow(JobSubmission(request: handlerRequest, webhookURL: nil), handler: body)
+            return .json(envelope.json, status: HTTPResponse.Status(code: envelope.code), headers: envelope.headers)
+        }
+    }
+
+    func enqueue(_ request: HandlerRequest, webhook: JSONValue) async throws -> Response {
+        guard let url = webhook.stringValue.flatMap(WebhookURL.init) else {
+            throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' must be an absolute http:// or https:// URL")
+        }
+        do {
+            let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text))
+            return .json(accepted.json, status: .accepted)
+        } catch let full as JobQueueFull {
+            var envelope = Envelope(endpoint: route.fullPath, code: 429, fields: fields)
+            envelope.id = request.payload["id"] ?? .null
+            envelope.message = .string("MAX_QUEUE_LENGTH (\(full.limit)) reached")
+            return .json(envelope.json, status: .tooManyRequests, headers: [.retryAfter: String(full.retryAfter)])
+        }
+    }
+}
+
+/// A `webhook_url`: an absolute http(s) URL with a host.
+struct WebhookURL {
+    let text: String
+
+    init?(_ text: String) {
+        guard let components = URLComponents(string: text),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else { return nil }
+        self.text = text
+    }
+}

@@ -1,0 +1,45 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of every RouteHost request.
+///
+/// Middleware fills it in pipeline order: the request id first, then the client's identity
+/// once authentication has run.
+public struct RouteHostRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The direct peer (before any `X-Forwarded-For` handling).
+    public let remoteAddress: SocketAddress?
+    /// The request id echoed in `X-Request-Id` and in every log line of the request.
+    public var requestID: String
+    /// The authenticated client, set by ``AuthenticationMiddleware``.
+    public var client: ClientIdentity?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
+        self.requestID = ""
+        self.client = nil
+    }
+}
+
+/// Who made a request, as rate limiting and logs see it. Never holds the key itself.
+public enum ClientIdentity: Sendable, Hashable, CustomStringConvertible {
+    /// A valid API key, named by a short hash of it.
+    case apiKey(fingerprint: String)
+    /// An unauthenticated client, named by its address.
+    case address(String)
+
+    public var description: String {
+        switch self {
+        case .apiKey(let fingerprint): "key:\(fingerprint)"
+        case .address(let address): "ip:\(address)"
+        }
+    }
+}
+
+extension RouteHostRequestContext {
+    /// The client's address as text (`127.0.0.1`), `unknown` without one.
+    public var clientAddress: String {
+        remoteAddress?.ipAddress ?? "unknown"
+    }
+}

@@ -1,0 +1,47 @@
+import JSONSchema
+
+/// The host's settings, read from the environment (and `.env`). Every variable, with its
+/// default, is listed in the README and in `.env.example`.
+public struct HostConfiguration: Sendable {
+    /// `HOST` (default `0.0.0.0`).
+    public var host: String
+    /// `PORT` (default 8080).
+    public var port: Int
+    /// `API_KEY` plus the comma-separated `API_KEYS` (for rotation).
+    public var apiKeys: [String]
+    /// `LOCAL_STORAGE_PATH` (default `./storage`): the job database and scratch files.
+    public var storagePath: String
+    /// `MAX_BODY_BYTES` (default 1 MiB).
+    public var maxBodyBytes: Int
+    /// `MAX_JSON_DEPTH` (default 64): deeper request bodies are refused.
+    public var maxJSONDepth: Int
+    /// `MAX_QUEUE_LENGTH` (default 0: unlimited).
+    public var maxQueueLength: Int
+    /// `QUEUE_WORKERS` (default 1).
+    public var queueWorkers: Int
+    /// `BUILD_NUMBER` (default 0), echoed in every envelope.
+    public var buildNumber: JSONValue
+    /// `SHUTDOWN_GRACE_SECONDS` (default 30): how long shutdown waits for requests in flight.
+    public var shutdownGrace: Duration
+    /// `LOG_LEVEL` (default `info`).
+    public var logLevel: String
+    /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
+    /// before it gets 429; 0 disables.
+    public var authFailureLimit: Int
+
+    public init(environment: EnvironmentValues) throws(EnvironmentError) {
+        host = environment.string("HOST") ?? "0.0.0.0"
+        port = try environment.integer("PORT", default: 8080, minimum: 0)
+        apiKeys = ([environment.string("API_KEY")].compactMap { $0 } + environment.list("API_KEYS"))
+        storagePath = environment.string("LOCAL_STORAGE_PATH") ?? "./storage"
+        maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
+        maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
+        maxQueueLength = try environment.integer("MAX_QUEUE_LENGTH", default: 0, minimum: 0)
+        queueWorkers = try environment.integer("QUEUE_WORKERS", default: 1, minimum: 1)
+        let build = environment.string("BUILD_NUMBER") ?? "0"
+        buildNumber = Int(build).map { .number(JSONNumber($0)) } ?? .string(build)
+        shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)
+        logLevel = environment.string("LOG_LEVEL") ?? "info"
+        authFailureLimit = try environment.integer("AUTH_FAILURE_LIMIT", default: 10, minimum: 0)
+    }
+}

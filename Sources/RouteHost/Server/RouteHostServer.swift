@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import JSONSchema
+import Logging
+import ServiceLifecycle
+
+/// The assembled host: the registry mounted on a router behind the shared pipeline.
+///
+/// Pipeline order for every module route: request id → security headers → error mapping →
+/// rate limit → authentication → body (size, content type, JSON) → schema validation → queue
+/// decision → handler. `/health` and `/openapi.json` are served by the host itself, without a key.
+///
+/// ```swift
+/// let server = try RouteHostServer(manifestPath: "routes.json", catalog: .withBuiltIns([YouTubeModule.self]),
+///                                  environment: try .load())
+/// try await server.run()
+/// ```
+public final class RouteHostServer: Sendable {
+    public let configuration: HostConfiguration
+    public let registry: RouteRegistry
+    public let services: HostServices
+    public let logger: Logger
+    let keys: APIKeySet
+    let httpClients: HTTPClientFactory
+    let authFailures: AuthFailureLimiter
+
+    /// Builds the host from a loaded manifest.
+    ///
+    /// - Parameters:
+    ///   - isServing: false for `routehost check`: modules are created but start nothing.
+    ///   - jobs: the job service; defaults to an in-memory one.
+    public init(
+        manifest: Manifest, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
+        isServing: Bool = true, jobs: (any JobService)? = nil
+    ) throws {
+        let configuration = try HostConfiguration(environment: environment)
+        self.configuration = configuration
+        self.logger = logger
+        self.keys = APIKeySet(configuration.apiKeys)
+        self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit)
+        let httpClients = HTTPClientFactory()
+        self.httpClients = httpClients
+        let queueID = Int(ProcessInfo.processInfo.processIdentifier) &* 1_000_003 % 100_000_000
+        let buildNumber = configuration.buildNumber
+        let jobs = jobs ?? InMemoryJobService(maxQueueLength: configuration.maxQueueLength) { queueLength in
+            EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: queueLength)
+        }
+        let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
+        let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
+        self.services = services
+        registry = try RouteRegistry.build(manifest: manifest, catalog: catalog) { module in
+            var moduleLogger = logger
+            moduleLogger[metadataKey: "module"] = .string(module.name)
+            return ModuleContext(
+                moduleName: module.name, prefix: module.prefix, logger: moduleLogger, environment: environment,
+                httpClients: httpClients, isServing: isServing, host: services)
+        }
+        services.registry = registry
+    }
+
+    /// Loads the manifest at `manifestPath` and builds the host.
+    public convenience init(
+        manifestPath: String, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
+        isServing: Bool = true, jobs: (any JobService)? = nil
+    ) throws {
+        let manifest = try ManifestLoader(environment: environment).load(path: manifestPath)
+        try self.init(manifest: manifest, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+    }
+
+    /// The router with every module route and the host routes mounted.
+    public func makeRouter() -> Router<RouteHostRequestContext> {
+        let router = Router(context: RouteHostRequestContext.self)
+        let registry = self.registry
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: ErrorMiddleware { registry.allowedMethods(at: $0) })
+        let bodyReader = JSONBodyReader(maxBytes: configuration.maxBodyBytes, maxDepth: configuration.maxJSONDepth)
+        for route in registry.routes {
+            let manifest = route.manifest
+            if case .envelope(let handler) = route.handler.kind, manifest.queue == .webhook {
+                services.jobs.register(endpoint: manifest.fullPath, handler: handler)
+            }
+            let group = router.group()
+            if manifest.auth {
+                group.add(middleware: AuthenticationMiddleware(
+                    keys: keys, endpoint: manifest.fullPath, envelopeOnFailure: route.handler.envelopeOnAuthFailure,
+                    envelopeFields: services.fields, failureLimiter: authFailures))
+            }
+            group.on(
+                RouterPath(manifest.fullPath), method: manifest.method,
+                responder: RouteEndpoint(
+                    route: manifest, handler: route.handler, bodyReader: bodyReader,
+                    validator: manifest.schema.map { PayloadValidator(schema: $0.validator) }, jobs: services.jobs,
+                    fields: services.fields))
+        }
+        let services = self.services
+        router.get("/health") { _, _ in
+            Response.json(await HealthReport(host: services).json)
+        }
+        let openAPI = OpenAPIDocument(registry: registry).json.serialized()
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+        }
+        return router
+    }
+
+    /// The Hummingbird application serving the router on `host:port` (port 0: any free port).
+    public func makeApplication(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(),
+            configuration: .init(address: .hostname(host ?? configuration.host, port: port ?? configuration.port), serverName: nil),
+            onServerRunning: onServerRunning,
+            logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops accepting, drains for up to
+    /// `SHUTDOWN_GRACE_SECONDS`, shuts the modules down, and returns.
+    public func run(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let application = makeApplication(host: host, port: port, onServerRunning: onServerRunning)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+    }
+
+    /// Shuts the modules and their HTTP clients down.
+    public func shutdown() async {
+        for module in registry.modules {
+            await module.instance.shutdown()
+        }
+        await httpClients.shutdown()
+    }
+}

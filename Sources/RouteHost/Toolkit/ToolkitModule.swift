@@ -1,0 +1,80 @@
+import Foundation
+import JSONSchema
+
+/// The host's built-in module (`"plugin": "toolkit"`): authentication check, setup test,
+/// discovery and job status. Mounted from routes.json like any other module, usually under
+/// `/v1/toolkit`.
+public struct ToolkitModule: RouteModule {
+    public static let pluginName = "toolkit"
+    public static let configurationKeys: [String]? = []
+
+    let host: HostServices
+
+    public init(configuration: EmptyModuleConfiguration, context: ModuleContext) throws {
+        guard let host = context.host else {
+            throw ModuleConfigurationError(message: "the toolkit module needs the host's services", fix: "mount it through RouteHostServer")
+        }
+        self.host = host
+    }
+
+    public var handlers: [String: RouteHandler] {
+        [
+            "authenticate": RouteHandler(kind: .envelope { _ in HandlerResponse("Authorized") }, envelopeOnAuthFailure: true),
+            "test": .envelope { _ in try setupTest() },
+            "routes": .plain { _ in HandlerResponse(await RouteDiscovery(host: host).document()) },
+            "job_status": .envelope { request in try await jobStatus(request) },
+            "jobs_status": .envelope { request in try await jobsStatus(request) },
+        ]
+    }
+
+    /// Checks that the host can write to `LOCAL_STORAGE_PATH` and reports the configuration.
+    func setupTest() throws -> HandlerResponse {
+        let configuration = host.configuration
+        let directory = URL(fileURLWithPath: configuration.storagePath, isDirectory: true)
+        let probe = directory.appendingPathComponent(".routehost-test-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data("ok".utf8).write(to: probe)
+            let readBack = try Data(contentsOf: probe)
+            try FileManager.default.removeItem(at: probe)
+            guard readBack == Data("ok".utf8) else { throw CocoaError(.fileReadCorruptFile) }
+        } catch {
+            throw RouteFailure(.internalServerError, "LOCAL_STORAGE_PATH '\(configuration.storagePath)' is not writable: \(error.localizedDescription) (point LOCAL_STORAGE_PATH at a writable folder)")
+        }
+        var report = JSONObject()
+        report["storage"] = .object(JSONObject([("path", .string(directory.standardizedFileURL.path)), ("writable", true)]))
+        report["api_keys"] = .number(JSONNumber(configuration.apiKeys.count))
+        report["max_queue_length"] = configuration.maxQueueLength == 0 ? "unlimited" : .number(JSONNumber(configuration.maxQueueLength))
+        report["queue_workers"] = .number(JSONNumber(configuration.queueWorkers))
+        report["max_body_bytes"] = .number(JSONNumber(configuration.maxBodyBytes))
+        report["modules"] = .array((host.registry?.modules ?? []).map { .string($0.manifest.name) })
+        return HandlerResponse(.object(report))
+    }
+
+    func jobStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
+        let jobID = request.payload["job_id"]?.stringValue ?? ""
+        guard UUID(uuidString: jobID) != nil else {
+            throw RouteFailure(.badRequest, "Invalid payload: 'job_id' must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")
+        }
+        guard let job = try await host.jobs.job(id: jobID.lowercased()) else {
+            throw RouteFailure(.notFound, message: .object(JSONObject([("error", "Job not found"), ("job_id", .string(jobID))])))
+        }
+        var response = JSONObject()
+        response["job_status"] = .string(job.status.rawValue)
+        response["job_id"] = .string(job.id)
+        response["queue_id"] = .number(JSONNumber(host.fields.queueID))
+        response["process_id"] = .number(JSONNumber(Int(host.fields.pid)))
+        response["response"] = job.envelope ?? .null
+        response["webhook"] = job.webhook ?? .null
+        return HandlerResponse(.object(response))
+    }
+
+    func jobsStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
+        let since = request.payload["since_seconds"]?.numberValue?.intValue ?? 600
+        var statuses = JSONObject()
+        for (jobID, status) in try await host.jobs.statuses(updatedWithin: .seconds(since)) {
+            statuses[jobID] = .string(status.rawValue)
+        }
+        return HandlerResponse(.object(statuses))
+    }
+}
