@@ -1,0 +1,126 @@
+/// Mutable state of one validation run (never shared between runs).
+struct ValidationContext {
+    let table: NodeTable
+    /// True when building errors (``Schema/validate(_:)``); false for the ``Schema/isValid(_:)`` fast path.
+    let collect: Bool
+    var errors: [ValidationError] = []
+    /// Schema resources with `$dynamicAnchor`s entered so far, outermost first.
+    var dynamicScope: [ResourceScope] = []
+    /// Only maintained when `collect` is true.
+    var instancePath: [String] = []
+    /// Evaluation path of the current schema (through `$ref`), only maintained when `collect` is true.
+    var schemaPath: [String] = []
+
+    init(table: NodeTable, collect: Bool) {
+        self.table = table
+        self.collect = collect
+    }
+
+    /// Records an error for `keyword` at the current instance location (plus `instanceToken`).
+    mutating func report(_ keyword: String, _ message: String, instanceToken: String? = nil, appendKeyword: Bool = true) {
+        var instance = instancePath
+        if let instanceToken { instance.append(instanceToken) }
+        var schema = schemaPath
+        if appendKeyword { schema.append(keyword) }
+        errors.append(ValidationError(instanceLocation: JSONPointer(instance), schemaLocation: JSONPointer(schema),
+                                      keyword: keyword, message: message))
+    }
+
+    /// Validates `instance` against `node`. In collect mode the instance path grows by `member` or
+    /// `index`, and the schema path by `keyword` and then `child` or `childIndex`.
+    @inline(__always)
+    mutating func descend(_ node: SchemaNode, _ instance: JSONValue, member: String? = nil, index: Int? = nil,
+                          keyword: String, child: String? = nil, childIndex: Int? = nil,
+                          annotations: inout Annotations?) -> Bool {
+        guard collect else { return node.validate(instance, &self, &annotations) }
+        let instanceDepth = instancePath.count
+        let schemaDepth = schemaPath.count
+        if let member { instancePath.append(member) } else if let index { instancePath.append(String(index)) }
+        schemaPath.append(keyword)
+        if let child { schemaPath.append(child) } else if let childIndex { schemaPath.append(String(childIndex)) }
+        let valid = node.validate(instance, &self, &annotations)
+        instancePath.removeLast(instancePath.count - instanceDepth)
+        schemaPath.removeLast(schemaPath.count - schemaDepth)
+        return valid
+    }
+
+    /// Same as ``descend(_:_:member:index:keyword:child:childIndex:annotations:)`` without annotations.
+    @inline(__always)
+    mutating func descend(_ node: SchemaNode, _ instance: JSONValue, member: String? = nil, index: Int? = nil,
+                          keyword: String, child: String? = nil, childIndex: Int? = nil) -> Bool {
+        var none: Annotations? = nil
+        return descend(node, instance, member: member, index: index, keyword: keyword, child: child,
+                       childIndex: childIndex, annotations: &none)
+    }
+
+    /// Runs `node` on `instance` as a yes/no question: no errors are recorded, whatever the mode.
+    mutating func probe(_ node: SchemaNode, _ instance: JSONValue, annotations: inout Annotations?) -> Bool {
+        guard collect else { return node.validate(instance, &self, &annotations) }
+        var quiet = ValidationContext(table: table, collect: false)
+        quiet.dynamicScope = dynamicScope
+        return node.validate(instance, &quiet, &annotations)
+    }
+}
+
+/// The compiled nodes that `$ref` and `$dynamicRef` point at, by index (immutable once built).
+final class NodeTable: Sendable {
+    let nodes: [SchemaNode]
+    init(nodes: [SchemaNode]) { self.nodes = nodes }
+}
+
+/// The `$dynamicAnchor`s of one schema resource, for `$dynamicRef` resolution.
+final class ResourceScope: Sendable {
+    let uri: String
+    /// Anchor name -> index in the ``NodeTable``.
+    let anchors: [String: Int]
+    init(uri: String, anchors: [String: Int]) {
+        self.uri = uri
+        self.anchors = anchors
+    }
+}
+
+/// Which properties/items of the current instance have been evaluated (for `unevaluated*`).
+struct Annotations {
+    var properties = EvaluatedSet()
+    var items = EvaluatedSet()
+
+    mutating func merge(_ other: Annotations) {
+        properties.formUnion(other.properties)
+        items.formUnion(other.items)
+    }
+}
+
+/// A set of member positions or array indices, with a cheap "everything" state.
+struct EvaluatedSet {
+    var all = false
+    private var bits: [UInt64] = []
+
+    mutating func insert(_ index: Int) {
+        if all { return }
+        let word = index >> 6
+        if word >= bits.count { bits.append(contentsOf: repeatElement(0, count: word - bits.count + 1)) }
+        bits[word] |= 1 << UInt64(index & 63)
+    }
+
+    mutating func insert(upTo end: Int) {
+        if all { return }
+        for i in 0..<end { insert(i) }
+    }
+
+    func contains(_ index: Int) -> Bool {
+        if all { return true }
+        let word = index >> 6
+        return word < bits.count && bits[word] & (1 << UInt64(index & 63)) != 0
+    }
+
+    mutating func formUnion(_ other: EvaluatedSet) {
+        if all { return }
+        if other.all {
+            all = true
+            bits = []
+            return
+        }
+        if other.bits.count > bits.count { bits.append(contentsOf: repeatElement(0, count: other.bits.count - bits.count)) }
+        for i in other.bits.indices { bits[i] |= other.bits[i] }
+    }
+}
