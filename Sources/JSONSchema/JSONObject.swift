@@ -126,6 +126,14 @@ struct ExactKey: Hashable, Sendable {
 /// String equality by UTF-8 bytes (JSON semantics), not Swift's canonical equivalence.
 @inline(__always) @usableFromInline
 func exactEquals(_ a: String, _ b: String) -> Bool {
-    guard a == b else { return false }
-    return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    let count = a.utf8.count
+    guard count == b.utf8.count else { return false }
+    let result: Bool?? = a.utf8.withContiguousStorageIfAvailable { x in
+        b.utf8.withContiguousStorageIfAvailable { y in
+            for i in 0..<count where x[i] != y[i] { return false }
+            return true
+        }
+    }
+    if let result, let result { return result }
+    return a.utf8.elementsEqual(b.utf8)
 }

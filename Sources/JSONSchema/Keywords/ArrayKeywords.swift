@@ -1,6 +1,10 @@
 /// `prefixItems`.
-struct PrefixItemsKeyword: Keyword {
+final class PrefixItemsKeyword: Keyword {
     let nodes: [SchemaNode]
+
+    init(nodes: [SchemaNode]) {
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance else { return true }
@@ -16,9 +20,14 @@ struct PrefixItemsKeyword: Keyword {
 }
 
 /// `items`: elements after those covered by a sibling `prefixItems`.
-struct ItemsKeyword: Keyword {
+final class ItemsKeyword: Keyword {
     let node: SchemaNode
     let prefixCount: Int
+
+    init(node: SchemaNode, prefixCount: Int) {
+        self.node = node
+        self.prefixCount = prefixCount
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance, array.count > prefixCount else { return true }
@@ -41,10 +50,16 @@ struct ItemsKeyword: Keyword {
 }
 
 /// `contains` with its sibling `minContains` (default 1) and `maxContains`.
-struct ContainsKeyword: Keyword {
+final class ContainsKeyword: Keyword {
     let node: SchemaNode
     let minimum: Int
     let maximum: Int?
+
+    init(node: SchemaNode, minimum: Int, maximum: Int?) {
+        self.node = node
+        self.minimum = minimum
+        self.maximum = maximum
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance else { return true }
@@ -84,9 +99,14 @@ struct ContainsKeyword: Keyword {
 }
 
 /// `minItems` / `maxItems`.
-struct ItemCountKeyword: Keyword {
+final class ItemCountKeyword: Keyword {
     let limit: Int
     let isMinimum: Bool
+
+    init(limit: Int, isMinimum: Bool) {
+        self.limit = limit
+        self.isMinimum = isMinimum
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance else { return true }
@@ -102,7 +122,7 @@ struct ItemCountKeyword: Keyword {
 }
 
 /// `uniqueItems: true` (JSON Schema equality: `1` and `1.0` are duplicates, key order is ignored).
-struct UniqueItemsKeyword: Keyword {
+final class UniqueItemsKeyword: Keyword {
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance, array.count > 1 else { return true }
         var unique = true
@@ -128,8 +148,12 @@ struct UniqueItemsKeyword: Keyword {
 }
 
 /// `unevaluatedItems`: elements no adjacent or in-place keyword evaluated successfully.
-struct UnevaluatedItemsKeyword: Keyword {
+final class UnevaluatedItemsKeyword: Keyword {
     let node: SchemaNode
+
+    init(node: SchemaNode) {
+        self.node = node
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .array(let array) = instance else { return true }

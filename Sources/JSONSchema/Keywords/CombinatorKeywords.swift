@@ -1,6 +1,10 @@
 /// `allOf`: every subschema must hold.
-struct AllOfKeyword: Keyword {
+final class AllOfKeyword: Keyword {
     let nodes: [SchemaNode]
+
+    init(nodes: [SchemaNode]) {
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         var valid = true
@@ -14,8 +18,12 @@ struct AllOfKeyword: Keyword {
 }
 
 /// `anyOf`: at least one subschema must hold (all are evaluated when annotations are tracked).
-struct AnyOfKeyword: Keyword {
+final class AnyOfKeyword: Keyword {
     let nodes: [SchemaNode]
+
+    init(nodes: [SchemaNode]) {
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         var valid = false
@@ -39,8 +47,12 @@ struct AnyOfKeyword: Keyword {
 }
 
 /// `oneOf`: exactly one subschema must hold.
-struct OneOfKeyword: Keyword {
+final class OneOfKeyword: Keyword {
     let nodes: [SchemaNode]
+
+    init(nodes: [SchemaNode]) {
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         var matching: [Int] = []
@@ -74,8 +86,12 @@ struct OneOfKeyword: Keyword {
 }
 
 /// `not`: the subschema must fail (its annotations are always dropped).
-struct NotKeyword: Keyword {
+final class NotKeyword: Keyword {
     let node: SchemaNode
+
+    init(node: SchemaNode) {
+        self.node = node
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         var none: Annotations? = nil
@@ -88,10 +104,16 @@ struct NotKeyword: Keyword {
 }
 
 /// `if` / `then` / `else`.
-struct ConditionalKeyword: Keyword {
+final class ConditionalKeyword: Keyword {
     let condition: SchemaNode
     let then: SchemaNode?
     let otherwise: SchemaNode?
+
+    init(condition: SchemaNode, then: SchemaNode?, otherwise: SchemaNode?) {
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         var local: Annotations? = annotations == nil ? nil : Annotations()

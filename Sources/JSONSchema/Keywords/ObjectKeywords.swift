@@ -1,7 +1,12 @@
 /// `properties`.
-struct PropertiesKeyword: Keyword {
+final class PropertiesKeyword: Keyword {
     let names: [String]
     let nodes: [SchemaNode]
+
+    init(names: [String], nodes: [SchemaNode]) {
+        self.names = names
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -20,9 +25,14 @@ struct PropertiesKeyword: Keyword {
 }
 
 /// `patternProperties`.
-struct PatternPropertiesKeyword: Keyword {
+final class PatternPropertiesKeyword: Keyword {
     let patterns: [ECMARegex]
     let nodes: [SchemaNode]
+
+    init(patterns: [ECMARegex], nodes: [SchemaNode]) {
+        self.patterns = patterns
+        self.nodes = nodes
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -42,7 +52,7 @@ struct PatternPropertiesKeyword: Keyword {
 }
 
 /// `additionalProperties`: members matched by neither sibling `properties` nor `patternProperties`.
-struct AdditionalPropertiesKeyword: Keyword {
+final class AdditionalPropertiesKeyword: Keyword {
     let node: SchemaNode
     let known: [String]
     let knownSet: Set<ExactKey>?
@@ -99,8 +109,12 @@ struct AdditionalPropertiesKeyword: Keyword {
 }
 
 /// `propertyNames`: every member name, as a string instance, must be valid.
-struct PropertyNamesKeyword: Keyword {
+final class PropertyNamesKeyword: Keyword {
     let node: SchemaNode
+
+    init(node: SchemaNode) {
+        self.node = node
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -114,8 +128,12 @@ struct PropertyNamesKeyword: Keyword {
 }
 
 /// `required`.
-struct RequiredKeyword: Keyword {
+final class RequiredKeyword: Keyword {
     let names: [String]
+
+    init(names: [String]) {
+        self.names = names
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -130,8 +148,12 @@ struct RequiredKeyword: Keyword {
 }
 
 /// `dependentRequired`.
-struct DependentRequiredKeyword: Keyword {
+final class DependentRequiredKeyword: Keyword {
     let dependencies: [(property: String, required: [String])]
+
+    init(dependencies: [(property: String, required: [String])]) {
+        self.dependencies = dependencies
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -150,8 +172,12 @@ struct DependentRequiredKeyword: Keyword {
 }
 
 /// `dependentSchemas`.
-struct DependentSchemasKeyword: Keyword {
+final class DependentSchemasKeyword: Keyword {
     let dependencies: [(property: String, node: SchemaNode)]
+
+    init(dependencies: [(property: String, node: SchemaNode)]) {
+        self.dependencies = dependencies
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -167,9 +193,14 @@ struct DependentSchemasKeyword: Keyword {
 }
 
 /// `minProperties` / `maxProperties`.
-struct PropertyCountKeyword: Keyword {
+final class PropertyCountKeyword: Keyword {
     let limit: Int
     let isMinimum: Bool
+
+    init(limit: Int, isMinimum: Bool) {
+        self.limit = limit
+        self.isMinimum = isMinimum
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
@@ -185,8 +216,12 @@ struct PropertyCountKeyword: Keyword {
 }
 
 /// `unevaluatedProperties`: members no adjacent or in-place keyword evaluated successfully.
-struct UnevaluatedPropertiesKeyword: Keyword {
+final class UnevaluatedPropertiesKeyword: Keyword {
     let node: SchemaNode
+
+    init(node: SchemaNode) {
+        self.node = node
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }

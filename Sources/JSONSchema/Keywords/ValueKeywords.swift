@@ -1,5 +1,5 @@
 /// `type`.
-struct TypeKeyword: Keyword {
+final class TypeKeyword: Keyword {
     struct Types: OptionSet, Sendable {
         let rawValue: UInt8
         static let null = Types(rawValue: 1)
@@ -18,6 +18,11 @@ struct TypeKeyword: Keyword {
 
     let types: Types
     let names: [String]
+
+    init(types: Types, names: [String]) {
+        self.types = types
+        self.names = names
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         let valid: Bool
@@ -38,8 +43,12 @@ struct TypeKeyword: Keyword {
 }
 
 /// `const`.
-struct ConstKeyword: Keyword {
+final class ConstKeyword: Keyword {
     let value: JSONValue
+
+    init(value: JSONValue) {
+        self.value = value
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         if instance == value { return true }
@@ -49,7 +58,7 @@ struct ConstKeyword: Keyword {
 }
 
 /// `enum`.
-struct EnumKeyword: Keyword {
+final class EnumKeyword: Keyword {
     let values: [JSONValue]
     let set: Set<JSONValue>?
 
@@ -72,10 +81,15 @@ struct EnumKeyword: Keyword {
 }
 
 /// `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (exact comparison).
-struct NumberBoundKeyword: Keyword {
+final class NumberBoundKeyword: Keyword {
     enum Kind: Sendable { case minimum, maximum, exclusiveMinimum, exclusiveMaximum }
     let kind: Kind
     let limit: JSONNumber
+
+    init(kind: Kind, limit: JSONNumber) {
+        self.kind = kind
+        self.limit = limit
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .number(let n) = instance else { return true }
@@ -101,8 +115,12 @@ struct NumberBoundKeyword: Keyword {
 }
 
 /// `multipleOf` (exact decimal arithmetic).
-struct MultipleOfKeyword: Keyword {
+final class MultipleOfKeyword: Keyword {
     let divisor: JSONNumber
+
+    init(divisor: JSONNumber) {
+        self.divisor = divisor
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .number(let n) = instance else { return true }
@@ -113,9 +131,14 @@ struct MultipleOfKeyword: Keyword {
 }
 
 /// `minLength` / `maxLength`, counted in Unicode code points.
-struct StringLengthKeyword: Keyword {
+final class StringLengthKeyword: Keyword {
     let limit: Int
     let isMinimum: Bool
+
+    init(limit: Int, isMinimum: Bool) {
+        self.limit = limit
+        self.isMinimum = isMinimum
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .string(let string) = instance else { return true }
@@ -144,8 +167,12 @@ func codePointCount(_ string: String) -> Int {
 }
 
 /// `pattern` (ECMA-262, not anchored).
-struct PatternKeyword: Keyword {
+final class PatternKeyword: Keyword {
     let regex: ECMARegex
+
+    init(regex: ECMARegex) {
+        self.regex = regex
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .string(let string) = instance else { return true }
@@ -158,9 +185,14 @@ struct PatternKeyword: Keyword {
 }
 
 /// `format` in assertion mode.
-struct FormatKeyword: Keyword {
+final class FormatKeyword: Keyword {
     let name: String
     let check: @Sendable (String) -> Bool
+
+    init(name: String, check: @escaping @Sendable (String) -> Bool) {
+        self.name = name
+        self.check = check
+    }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .string(let string) = instance else { return true }

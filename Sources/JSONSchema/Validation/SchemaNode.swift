@@ -1,5 +1,5 @@
 /// One keyword of a compiled schema object.
-protocol Keyword: Sendable {
+protocol Keyword: AnyObject, Sendable {
     /// Validates `instance`; in collect mode records errors in `context` and keeps going, otherwise
     /// returns false at the first failure. When `annotations` is non-nil, records which
     /// properties/items of `instance` this keyword evaluated.
