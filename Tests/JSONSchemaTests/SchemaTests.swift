@@ -254,3 +254,46 @@ import Testing
         #expect(results.allSatisfy { $0 })
     }
 }
+
+@Suite struct SchemaRobustnessTests {
+    @Test func inPlaceReferenceCyclesAreSchemaErrors() {
+        let cases: [(JSONValue, JSONPointer)] = [
+            (["$ref": "#"], ""),
+            (["$defs": ["a": ["$ref": "#/$defs/b"], "b": ["anyOf": [["type": "string"], ["$ref": "#/$defs/a"]]]], "$ref": "#/$defs/a"], "/$defs/a"),
+            (["properties": ["x": ["not": ["$ref": "#/properties/x"]]]], "/properties/x"),
+        ]
+        for (source, pointer) in cases {
+            do {
+                _ = try Schema(source)
+                Issue.record("compiled \(source)")
+            } catch {
+                #expect(error.pointer == pointer)
+                #expect(error.message.hasPrefix("this schema applies itself to the same instance without end"))
+            }
+        }
+    }
+
+    @Test func evaluationDepthIsBounded() throws {
+        let depth = 1_500
+        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let value = try JSONParser.parse(text, options: .init(maxDepth: depth))
+        let schema = try Schema(["items": ["$ref": "#"]])
+        let valid = schema.isValid(value)
+        #expect(!valid)
+        let message = schema.validate(value).first?.message ?? ""
+        #expect(message.hasPrefix("schema evaluation is nested deeper than 2000 levels"))
+    }
+
+    @Test func deeplyNestedInstanceAgainstRecursiveSchema() throws {
+        let depth = 500
+        let text = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let value = try JSONParser.parse(text)
+        let schema = try Schema(["type": "array", "items": ["$ref": "#"]])
+        let valid = schema.isValid(value)
+        let errors = schema.validate(value)
+        let validAgainstEmptyOnly = try Schema(["type": "array", "items": ["$ref": "#"], "maxItems": 0]).isValid(value)
+        #expect(valid)
+        #expect(errors.isEmpty)
+        #expect(!validAgainstEmptyOnly)
+    }
+}

@@ -11,6 +11,7 @@ struct SchemaCompiler {
     private var reserved: [SchemaLocation] = []
     private var scopes: [SchemaLocation: ResourceScope?] = [:]
     private var vocabularies: [String: Vocabulary] = [:]
+    private var locations: [ObjectIdentifier: SchemaLocation] = [:]
 
     /// Base URI of a root schema without `$id`.
     static let defaultBaseURI = "https://routehost.invalid/schema.json"
@@ -42,6 +43,7 @@ struct SchemaCompiler {
             nodes.append(try node(at: location, context: try context(for: location)))
             i += 1
         }
+        try rejectInPlaceCycles(root: root, table: nodes)
         return (root, NodeTable(nodes: nodes))
     }
 
@@ -186,7 +188,53 @@ struct SchemaCompiler {
             throw error(location, nil, "a schema must be an object or a boolean, not \(value.typeName == "integer" ? "a number" : "\(article(value.typeName)) \(value.typeName)")")
         }
         cache[location] = node
+        locations[ObjectIdentifier(node)] = location
         return node
+    }
+
+    /// Rejects schemas that can apply themselves to the same instance forever (`{"$ref": "#"}`),
+    /// following `$ref`, `$dynamicRef` (to every same-named `$dynamicAnchor`) and the in-place
+    /// applicators, which would otherwise recurse without end during validation.
+    private func rejectInPlaceCycles(root: SchemaNode, table: [SchemaNode]) throws(SchemaError) {
+        var dynamicTargets: [String: [Int]] = [:]
+        for case let scope? in scopes.values {
+            for (name, index) in scope.anchors { dynamicTargets[name, default: []].append(index) }
+        }
+        func successors(_ node: SchemaNode) -> [SchemaNode] {
+            var result: [SchemaNode] = []
+            for keyword in node.keywords {
+                switch keyword {
+                case let ref as RefKeyword: result.append(table[ref.index])
+                case let ref as DynamicRefKeyword:
+                    result.append(table[ref.staticIndex])
+                    result += (dynamicTargets[ref.name] ?? []).map { table[$0] }
+                case let k as AllOfKeyword: result += k.nodes
+                case let k as AnyOfKeyword: result += k.nodes
+                case let k as OneOfKeyword: result += k.nodes
+                case let k as NotKeyword: result.append(k.node)
+                case let k as ConditionalKeyword: result += [k.condition, k.then, k.otherwise].compactMap { $0 }
+                case let k as DependentSchemasKeyword: result += k.dependencies.map(\.node)
+                default: break
+                }
+            }
+            return result
+        }
+        var state: [ObjectIdentifier: Bool] = [:]
+        func visit(_ node: SchemaNode) throws(SchemaError) {
+            let id = ObjectIdentifier(node)
+            if let finished = state[id] {
+                guard finished else {
+                    let location = locations[id] ?? SchemaLocation(document: rootDocument, pointer: [])
+                    throw error(location, nil, "this schema applies itself to the same instance without end (a cycle of '$ref' or in-place applicators that never descends into the instance)")
+                }
+                return
+            }
+            state[id] = false
+            for next in successors(node) { try visit(next) }
+            state[id] = true
+        }
+        try visit(root)
+        for node in table { try visit(node) }
     }
 
     private func article(_ word: String) -> String {

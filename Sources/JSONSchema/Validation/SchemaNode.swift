@@ -34,6 +34,14 @@ final class SchemaNode: Sendable {
             return false
         }
         if keywords.isEmpty { return true }
+        guard context.depth < ValidationContext.maxDepth else {
+            if context.collect {
+                context.report("$ref", "schema evaluation is nested deeper than \(ValidationContext.maxDepth) levels (a reference cycle that never descends into the instance?)", appendKeyword: false)
+            }
+            return false
+        }
+        context.depth += 1
+        defer { context.depth -= 1 }
         var entered = false
         if let scope, context.dynamicScope.last !== scope {
             context.dynamicScope.append(scope)

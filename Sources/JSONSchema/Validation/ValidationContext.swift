@@ -6,6 +6,10 @@ struct ValidationContext {
     var errors: [ValidationError] = []
     /// Schema resources with `$dynamicAnchor`s entered so far, outermost first.
     var dynamicScope: [ResourceScope] = []
+    /// Nesting of schema nodes being evaluated; evaluation fails beyond ``maxDepth`` instead of
+    /// exhausting the stack (an instance nested 512 deep in a recursive schema uses about 1,500).
+    var depth = 0
+    static let maxDepth = 2_000
     /// Only maintained when `collect` is true.
     var instancePath: [String] = []
     /// Evaluation path of the current schema (through `$ref`), only maintained when `collect` is true.
@@ -58,6 +62,7 @@ struct ValidationContext {
         guard collect else { return node.validate(instance, &self, &annotations) }
         var quiet = ValidationContext(table: table, collect: false)
         quiet.dynamicScope = dynamicScope
+        quiet.depth = depth
         return node.validate(instance, &quiet, &annotations)
     }
 }
