@@ -227,9 +227,17 @@ import Testing
     }
 
     @Test func concurrentValidationGivesIdenticalResults() async throws {
-        let schema = try Schema(Self.routeSchema, options: SchemaOptions(formatAssertion: true))
+        var source = Self.routeSchema.objectValue!
+        source["properties"]!.objectValue.map { properties in
+            var properties = properties
+            properties["id"] = ["type": "string", "pattern": "^[a-z0-9]+$"]
+            source["properties"] = .object(properties)
+        }
+        source["patternProperties"] = ["^x-\\p{Letter}+$": ["type": "integer"]]
+        let schema = try Schema(.object(source), options: SchemaOptions(formatAssertion: true))
         let instances: [JSONValue] = [
-            ["url": "https://example.com", "id": "1"],
+            ["url": "https://example.com", "id": "abc1"],
+            ["url": "https://example.com", "id": "ABC", "x-é": "no"],
             ["webhook_url": "nope", "id": 5, "x": 1],
             ["url": 3],
             "not an object",
@@ -295,5 +303,26 @@ import Testing
         #expect(valid)
         #expect(errors.isEmpty)
         #expect(!validAgainstEmptyOnly)
+    }
+}
+
+@Suite struct MessageTests {
+    @Test func hugeInstancesAreAbbreviatedInMessages() throws {
+        let big = JSONValue.array((0..<10_000).map { JSONValue($0) })
+        let message = try Schema(["type": "object"]).validate(big).first?.message ?? ""
+        #expect(message.hasPrefix("[0, 1, 2, 3"))
+        #expect(message.hasSuffix("... is not of type 'object'"))
+        #expect(message.utf8.count < 400)
+        let long = JSONValue.string(String(repeating: "é", count: 1_000))
+        #expect((try Schema(["maxLength": 3]).validate(long).first?.message.utf8.count ?? 0) < 400)
+    }
+
+    @Test func pythonReprQuoting() {
+        #expect(pythonRepr("it's") == "\"it's\"")
+        #expect(pythonRepr("say \"hi\"") == "'say \"hi\"'")
+        #expect(pythonRepr("both ' and \"") == "'both \\' and \"'")
+        #expect(pythonRepr("tab\there\nnew\\") == "'tab\\there\\nnew\\\\'")
+        #expect(pythonRepr("\u{1}") == "'\\x01'")
+        #expect(pythonRepr(["a": [true, nil, 1.5]]) == "{'a': [True, None, 1.5]}")
     }
 }
