@@ -1,4 +1,7 @@
-extension JSONValue {
+extension JSONValue: CustomStringConvertible {
+    /// Compact JSON text (same as ``serializedString(pretty:)``).
+    public var description: String { serializedString() }
+
     /// JSON text as UTF-8 bytes.
     ///
     /// Compact by default (no spaces); `pretty` indents by two spaces and puts one member per line.
