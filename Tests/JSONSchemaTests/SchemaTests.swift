@@ -173,6 +173,11 @@ import Testing
         #expect(try Schema(["pattern": "^.$"]).isValid("😀"))
         #expect(try Schema(["pattern": "(?<=a)b"]).isValid("ab"))
         #expect(try Schema(["patternProperties": ["^x-": ["type": "string"]]]).isValid(["x-a": "s", "y": 1]))
+        #expect(try Schema(["pattern": "^a\\-b\\_c$"]).isValid("a-b_c"))
+        #expect(throws: SchemaError.self) { try Schema(["pattern": "\\a"]) }
+        #expect(throws: SchemaError.self) { try Schema(["pattern": "(?i)abc"]) }
+        #expect(throws: SchemaError.self) { try Schema(["pattern": "a**"]) }
+        #expect(!(try Schema(["format": "regex"], options: SchemaOptions(formatAssertion: true))).isValid("a\\-b"))
     }
 
     @Test func schemaErrorsPointAtTheKeyword() {

@@ -11,6 +11,7 @@ struct ECMARegexTranslator {
     }
 
     private let scalars: [Unicode.Scalar]
+    private let strict: Bool
     private var index = 0
     private var out = ""
     private var capturingGroups = 0
@@ -18,13 +19,18 @@ struct ECMARegexTranslator {
     private var numberedReferences: [Int] = []
     private var namedReferences: [String] = []
 
-    private init(_ pattern: String) {
+    private init(_ pattern: String, strict: Bool) {
         scalars = Array(pattern.unicodeScalars)
+        self.strict = strict
     }
 
     /// The ICU pattern equivalent to `pattern`, or a `Failure` if `pattern` is not valid ECMA-262.
-    static func translate(_ pattern: String) throws(Failure) -> String {
-        var translator = ECMARegexTranslator(pattern)
+    ///
+    /// When `strict` is false, any escaped character that is not an ASCII letter or digit stands
+    /// for itself (as in ECMA-262 Annex B and most regex dialects, e.g. `\-` or `\_`); escaped
+    /// letters without an ECMA meaning (`\a`, `\e`, ...) are always errors.
+    static func translate(_ pattern: String, strict: Bool = true) throws(Failure) -> String {
+        var translator = ECMARegexTranslator(pattern, strict: strict)
         try translator.run()
         return translator.out
     }
@@ -335,6 +341,8 @@ struct ECMARegexTranslator {
             }
             return .scalar(high)
         case "^", "$", "\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "/":
+            return .scalar(c.value)
+        case _ where !strict && !(c.isASCII && (c.properties.isAlphabetic || c.properties.numericType == .decimal)):
             return .scalar(c.value)
         default:
             throw Failure(message: "invalid escape '\\\(Character(c))'")
