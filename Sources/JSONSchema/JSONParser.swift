@@ -284,7 +284,12 @@ struct ParserCore {
         let start = position + 1
         var i = start
         let count = bytes.count
+        let base = bytes.baseAddress!
         while i < count {
+            if i + 8 <= count && isPlainASCII(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
                 position = i + 1
@@ -495,6 +500,16 @@ extension JSONNumber {
         digits.reverse()
         return JSONNumber(decimal: DecimalValue(negative: negative, digits: digits, exponent: exponent))
     }
+}
+
+/// True if none of the 8 bytes is a control character, `"`, `\\` or non-ASCII (SWAR test).
+@inline(__always)
+func isPlainASCII(_ x: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let quote = x ^ (ones &* 0x22)
+    let backslash = x ^ (ones &* 0x5C)
+    let flags = ((x &- ones &* 0x20) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | x
+    return flags & 0x8080_8080_8080_8080 == 0
 }
 
 @inline(__always)
