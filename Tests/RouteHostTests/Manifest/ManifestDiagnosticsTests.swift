@@ -157,7 +157,7 @@ import Testing
         let route = #"        { "method": "POST", "path": "/say", "handler": "echo", "schema": { "type": "strin" } }"#
         let result = diagnostics(module(route))
         #expect(result.count == 1)
-        #expect(result.first?.hasPrefix("routes.json:7:81: error: invalid schema") == true)
+        #expect(result.first?.hasPrefix("routes.json:7:84: error: invalid schema") == true, "\(result)")
     }
 
     @Test func schemaFilesAreReadRelativeToTheManifest() throws {
