@@ -331,3 +331,30 @@ import Testing
         #expect(pythonRepr(["a": [true, nil, 1.5]]) == "{'a': [True, None, 1.5]}")
     }
 }
+
+@Suite struct FormatTests {
+    private func check(_ format: String, _ value: String) throws -> Bool {
+        try Schema(["format": .string(format)], options: SchemaOptions(formatAssertion: true)).isValid(.string(value))
+    }
+
+    @Test func hugeInputsAreRejectedQuickly() throws {
+        let long = String(repeating: "é", count: 200_000)
+        #expect(!(try check("idn-hostname", long)))
+        #expect(!(try check("hostname", long)))
+        #expect(!(try check("idn-email", "a@" + long)))
+        #expect(try check("uri", "https://example.com/" + String(repeating: "a", count: 200_000)))
+    }
+
+    @Test func commonFormats() throws {
+        #expect(try check("uri", "https://www.youtube.com/watch?v=dQw4w9WgXcQ"))
+        #expect(!(try check("uri", "www.youtube.com/watch")))
+        #expect(!(try check("uri", "https://exa mple.com")))
+        #expect(try check("email", "joe@example.com"))
+        #expect(try check("date-time", "2024-02-29T12:00:00Z"))
+        #expect(!(try check("date-time", "2023-02-29T12:00:00Z")))
+        #expect(try check("uuid", "2eb8aa08-aa98-11ea-b4aa-73b441d16380"))
+        #expect(try check("ipv6", "::ffff:192.168.0.1"))
+        #expect(try check("idn-hostname", "실례.테스트"))
+        #expect(try check("duration", "P1Y2M3DT4H5M6S"))
+    }
+}

@@ -55,7 +55,8 @@ enum HostnameFormats {
                 }
             } else {
                 let uLabel = Array(label)
-                guard isULabel(uLabel) else { return false }
+                // An A-label spends at least one byte per scalar plus "xn--".
+                guard uLabel.count <= 59, isULabel(uLabel) else { return false }
                 let aLabelLength = 4 + Punycode.encode(uLabel).count
                 guard aLabelLength <= 63 else { return false }
                 totalLength += aLabelLength
