@@ -146,7 +146,7 @@ public final class RouteHostServer: Sendable {
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+                additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
                 idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(
                 address: .hostname(host ?? configuration.host, port: port ?? configuration.port),
