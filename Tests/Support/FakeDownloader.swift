@@ -109,6 +109,7 @@ public final class FakeDownloader: Sendable {
 
     private struct State {
         var behaviors: [Route: Behavior] = [:]
+        var delays: [Route: Duration] = [:]
         var failuresServed: [Route: Int] = [:]
         var media = Media()
         var stats = Stats()
@@ -185,6 +186,13 @@ public final class FakeDownloader: Sendable {
                 state.behaviors[route] = behavior
                 state.failuresServed[route] = 0
             }
+        }
+    }
+
+    /// Delays every answer of `routes` by `delay` (after counting the request), whatever the behaviour.
+    public func setDelay(_ delay: Duration?, for routes: Route...) {
+        state.withLockedValue { state in
+            for route in routes { state.delays[route] = delay }
         }
     }
 
@@ -266,14 +274,14 @@ public final class FakeDownloader: Sendable {
         let request = request
         let body = try await request.body.collect(upTo: 1 << 20)
         let json = (try? JSONParser.parse(body.readableBytesView)) ?? .null
-        let (behavior, failing, media) = state.withLockedValue { state -> (Behavior, Bool, Media) in
+        let (behavior, failing, media, delay) = state.withLockedValue { state -> (Behavior, Bool, Media, Duration?) in
             let behavior = state.behaviors[route] ?? .normal
             var failing = false
             if case .failTimes(let count, _, _) = behavior, state.failuresServed[route, default: 0] < count {
                 state.failuresServed[route, default: 0] += 1
                 failing = true
             }
-            return (behavior, failing, state.media)
+            return (behavior, failing, state.media, state.delays[route])
         }
         update { stats in
             stats.requests[route, default: 0] += 1
@@ -282,6 +290,7 @@ public final class FakeDownloader: Sendable {
             stats.inFlight += 1
         }
         defer { update { $0.inFlight -= 1 } }
+        if let delay { try await Task.sleep(for: delay) }
         switch behavior {
         case .failTimes(_, let status, let retryAfter) where failing:
             return failure(route, status: status, retryAfter: retryAfter)

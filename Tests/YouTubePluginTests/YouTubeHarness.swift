@@ -1,10 +1,16 @@
 import AsyncHTTPClient
 import Foundation
+import Testing
 import HTTPTypes
 import NIOCore
 import RouteHost
 import RouteHostTestSupport
 import YouTubePlugin
+
+/// Every test that runs a live host and a fake downloader, one at a time: their timing bounds
+/// (backoff, breaker, idle timeouts) and the large stream's throughput assume they do not share
+/// the machine's two cores with each other.
+@Suite(.serialized) enum LiveYouTubeTests {}
 
 /// The repository's routes.json mounted on a live host, relaying to a fresh fake downloader.
 enum YouTubeHarness {

@@ -50,13 +50,13 @@ public enum ContentDisposition {
                 lastWasSpace = false
                 continue
             }
-            let category = scalar.properties.generalCategory
-            if category == .control || category == .lineSeparator || category == .paragraphSeparator || isBidiControl(scalar) {
-                continue
-            }
             if scalar.properties.isWhitespace {
                 if !lastWasSpace { scalars.append(" ") }
                 lastWasSpace = true
+                continue
+            }
+            let category = scalar.properties.generalCategory
+            if category == .control || category == .format && isBidiControl(scalar) || category == .unassigned || category == .surrogate {
                 continue
             }
             scalars.append(scalar)

@@ -70,6 +70,11 @@ public final class UpstreamClient: Sendable {
                 decompression: .disabled)
             settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.poolSize
             settings.connectionPool.retryConnectionEstablishment = false
+            if let size = configuration.receiveBufferBytes {
+                settings.http1_1ConnectionDebugInitializer = { channel in
+                    channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+                }
+            }
             let made = factory.makeClient(configuration: settings)
             client = made
             return made

@@ -23,6 +23,7 @@ import NIOCore
 /// | `<P>_HEALTH_TIMEOUT`        | 3       | timeout of one health probe |
 /// | `<P>_POOL_SIZE`             | 64      | connections kept to the upstream (each stream holds one) |
 /// | `<P>_MAX_RESPONSE_BYTES`    | 16777216| largest JSON answer read into memory |
+/// | `<P>_RECEIVE_BUFFER_BYTES`  | 1048576 | `SO_RCVBUF` of upstream connections (0: kernel autotuning) |
 public struct UpstreamConfiguration: Sendable {
     /// The name used in messages to clients (`"YouTube"` → "YouTube service is currently unavailable").
     public var serviceName: String
@@ -43,6 +44,10 @@ public struct UpstreamConfiguration: Sendable {
     public var healthTimeout: Duration
     public var poolSize: Int
     public var maxResponseBytes: Int
+    /// `SO_RCVBUF` of upstream connections (nil: the kernel's autotuning, which on Linux may
+    /// grow each connection's buffer to `tcp_rmem`'s maximum). A fixed size bounds the kernel
+    /// memory each stream holds and what the upstream sends after our client goes away.
+    public var receiveBufferBytes: Int?
 
     /// Settings with the defaults of the table above.
     public init(serviceName: String, baseURL: URL) {
@@ -59,6 +64,7 @@ public struct UpstreamConfiguration: Sendable {
         healthTimeout = .seconds(3)
         poolSize = 64
         maxResponseBytes = 16 << 20
+        receiveBufferBytes = 1 << 20
     }
 
     /// Settings read from `environment` under `prefix` (see the table above).
@@ -81,6 +87,8 @@ public struct UpstreamConfiguration: Sendable {
         healthTimeout = try environment.seconds("\(p)_HEALTH_TIMEOUT", default: 3)
         poolSize = try environment.integer("\(p)_POOL_SIZE", default: 64, minimum: 1)
         maxResponseBytes = try environment.integer("\(p)_MAX_RESPONSE_BYTES", default: 16 << 20, minimum: 1024)
+        let receiveBuffer = try environment.integer("\(p)_RECEIVE_BUFFER_BYTES", default: 1 << 20, minimum: 0)
+        receiveBufferBytes = receiveBuffer == 0 ? nil : receiveBuffer
     }
 
     /// The URL of `path` (starting with `/`) on the service.
@@ -108,6 +116,7 @@ public struct UpstreamConfiguration: Sendable {
         object["health_timeout"] = Self.seconds(healthTimeout)
         object["pool_size"] = .number(JSONNumber(poolSize))
         object["max_response_bytes"] = .number(JSONNumber(maxResponseBytes))
+        object["receive_buffer_bytes"] = receiveBufferBytes.map { .number(JSONNumber($0)) } ?? .null
         return .object(object)
     }
 
