@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RouteHost
+import RouteHostTestSupport
 import Testing
 
 /// Slow and idle clients through real sockets.
@@ -108,21 +109,22 @@ import Testing
     }
 
     @Test func connectionsBeyondTheCapWaitUntilOneCloses() async throws {
-        let app = try TestHost.application(environment: ["MAX_CONNECTIONS": "1"])
-        try await app.test(.live) { client in
-            let port = try #require(client.port)
-            // the test client holds the one connection the host accepts
-            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        try await LiveHost.withRunning(
+            manifest: TestHost.echoManifest, environment: ["MAX_CONNECTIONS": "1"], catalog: .withBuiltIns([EchoModule.self])
+        ) { host in
+            let holder = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: host.port).get()
+            try await holder.writeAndFlush(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: x\r\n")).get()
             let answered = NIOLockedValueBox(false)
             let waiting = Task {
-                let answer = try await exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let answer = try await exchange(port: host.port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 answered.withLockedValue { $0 = true }
                 return answer
             }
             // a negative check: nothing to await, so give the host time to (wrongly) answer
             try await Task.sleep(for: .milliseconds(300))
             #expect(answered.withLockedValue { $0 } == false)
-            try await client.execute(uri: "/health", method: .get, headers: [.connection: "close"]) { #expect($0.status == .ok) }
+            try await holder.close()
             let answer = try await waiting.value
             #expect(answer.hasPrefix("HTTP/1.1 200"))
         }
