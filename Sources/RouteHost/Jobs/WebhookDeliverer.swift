@@ -150,8 +150,10 @@ public final class WebhookDeliverer: Sendable {
                 return nil
             case .idle:
                 let timeout = settings.timeout.timeAmount
-                let configuration = HTTPClient.Configuration(
+                var configuration = HTTPClient.Configuration(
                     redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout), decompression: .disabled)
+                // A failed connection fails the attempt at once: the retry policy decides what follows.
+                configuration.connectionPool.retryConnectionEstablishment = false
                 let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
                 state = .running(client)
                 return client
