@@ -96,12 +96,19 @@ final class TestHost: Sendable {
         _ = try? await task.value
         await server.shutdown()
     }
+}
 
+/// Requests to a running host (in-process or a child process), with the test API key.
+protocol JobHostClient: Sendable {
+    var baseURL: String { get }
+}
+
+extension JobHostClient {
     /// POSTs `body` to `path` with the API key; returns the status, headers and JSON.
     func post(_ path: String, _ body: JSONValue) async throws -> TestResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
-        request.headers.add(name: "X-API-Key", value: Self.apiKey)
+        request.headers.add(name: "X-API-Key", value: TestHost.apiKey)
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body.serialized()))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
@@ -112,7 +119,7 @@ final class TestHost: Sendable {
     /// GETs `path` with the API key; returns the body as text.
     func get(_ path: String) async throws -> String {
         var request = HTTPClientRequest(url: baseURL + path)
-        request.headers.add(name: "X-API-Key", value: Self.apiKey)
+        request.headers.add(name: "X-API-Key", value: TestHost.apiKey)
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
@@ -140,6 +147,9 @@ final class TestHost: Sendable {
         }
     }
 }
+
+extension TestHost: JobHostClient {}
+extension ChildHost: JobHostClient {}
 
 struct TestResponse {
     var status: Int
