@@ -113,19 +113,3 @@ extension JSONObject: ExpressibleByDictionaryLiteral {
         self.init(elements)
     }
 }
-
-/// A string key compared by Unicode scalars rather than canonical equivalence.
-@usableFromInline
-struct ExactKey: Hashable, Sendable {
-    @usableFromInline let string: String
-    @usableFromInline init(_ string: String) { self.string = string }
-    @usableFromInline static func == (lhs: ExactKey, rhs: ExactKey) -> Bool { exactEquals(lhs.string, rhs.string) }
-    @usableFromInline func hash(into hasher: inout Hasher) { hasher.combine(string) }
-}
-
-/// String equality by UTF-8 bytes (JSON semantics), not Swift's canonical equivalence.
-@inline(__always) @usableFromInline
-func exactEquals(_ a: String, _ b: String) -> Bool {
-    guard a == b else { return false }
-    return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
-}

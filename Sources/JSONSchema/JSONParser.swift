@@ -24,46 +24,44 @@ public struct JSONParser {
 
     /// Parses exactly one JSON text.
     public static func parse(_ bytes: some Collection<UInt8>, options: Options = .init()) throws(JSONParseError) -> JSONValue {
-        try withBuffer(bytes) { (buffer) throws(JSONParseError) in
-            var core = ParserCore(bytes: buffer, options: options, track: false)
-            return try core.parseDocument()
-        }
+        try run(bytes, options: options, track: false).0
+    }
+
+    /// Parses exactly one JSON text (fast path for arrays).
+    public static func parse(_ bytes: [UInt8], options: Options = .init()) throws(JSONParseError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer in parseBuffer(buffer, options: options, track: false) }.get().0
     }
 
     /// Parses exactly one JSON text.
     public static func parse(_ text: String, options: Options = .init()) throws(JSONParseError) -> JSONValue {
-        try parse(text.utf8, options: options)
+        var text = text
+        return try text.withUTF8 { buffer in parseBuffer(buffer, options: options, track: false) }.get().0
     }
 
     /// Parses exactly one JSON text, also returning where each value and key starts.
     public static func parseWithLocations(_ bytes: some Collection<UInt8>, options: Options = .init()) throws(JSONParseError) -> (JSONValue, JSONSourceMap) {
-        try withBuffer(bytes) { (buffer) throws(JSONParseError) in
-            var core = ParserCore(bytes: buffer, options: options, track: true)
-            let value = try core.parseDocument()
-            let map = JSONSourceMap(bytes: Array(buffer), valueOffsets: core.valueOffsets, keyOffsets: core.keyOffsets)
-            return (value, map)
-        }
+        let (value, map) = try run(bytes, options: options, track: true)
+        return (value, map!)
     }
 
-    private static func withBuffer<C: Collection<UInt8>, R>(
-        _ bytes: C, _ body: (UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> R
-    ) throws(JSONParseError) -> R {
-        let result: Result<R, JSONParseError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            Result { () throws(JSONParseError) -> R in try body(buffer) }
-        }
-        if let result { return try result.get() }
-        if let utf8 = bytes as? String.UTF8View {
-            var string = String(utf8)
-            let result = string.withUTF8 { buffer in
-                Result { () throws(JSONParseError) -> R in try body(buffer) }
-            }
+    private static func run(_ bytes: some Collection<UInt8>, options: Options, track: Bool) throws(JSONParseError) -> (JSONValue, JSONSourceMap?) {
+        if let result = bytes.withContiguousStorageIfAvailable({ parseBuffer($0, options: options, track: track) }) {
             return try result.get()
         }
         let array = Array(bytes)
-        let arrayResult = array.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONParseError) -> R in try body(buffer) }
+        return try array.withUnsafeBufferPointer { parseBuffer($0, options: options, track: track) }.get()
+    }
+
+    private static func parseBuffer(_ buffer: UnsafeBufferPointer<UInt8>, options: Options, track: Bool) -> Result<(JSONValue, JSONSourceMap?), JSONParseError> {
+        var core = ParserCore(bytes: buffer, options: options, track: track)
+        do {
+            let value = try core.parseDocument()
+            guard track else { return .success((value, nil)) }
+            let map = JSONSourceMap(bytes: Array(buffer), valueOffsets: core.valueOffsets, keyOffsets: core.keyOffsets)
+            return .success((value, map))
+        } catch {
+            return .failure(error)
         }
-        return try arrayResult.get()
     }
 }
 
@@ -175,6 +173,7 @@ struct ParserCore {
             depth -= 1
             return .object(object)
         }
+        object.entries.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
@@ -285,7 +284,12 @@ struct ParserCore {
         let start = position + 1
         var i = start
         let count = bytes.count
+        let base = bytes.baseAddress!
         while i < count {
+            if i + 8 <= count && isPlainASCII(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
                 position = i + 1
@@ -496,6 +500,16 @@ extension JSONNumber {
         digits.reverse()
         return JSONNumber(decimal: DecimalValue(negative: negative, digits: digits, exponent: exponent))
     }
+}
+
+/// True if none of the 8 bytes is a control character, `"`, `\\` or non-ASCII (SWAR test).
+@inline(__always)
+func isPlainASCII(_ x: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let quote = x ^ (ones &* 0x22)
+    let backslash = x ^ (ones &* 0x5C)
+    let flags = ((x &- ones &* 0x20) & ~x) | ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | x
+    return flags & 0x8080_8080_8080_8080 == 0
 }
 
 @inline(__always)

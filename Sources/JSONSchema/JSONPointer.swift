@@ -62,12 +62,6 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible, Expressi
 
     public func appending(_ index: Int) -> JSONPointer { appending(String(index)) }
 
-    public func appending(contentsOf other: JSONPointer) -> JSONPointer {
-        var copy = self
-        copy.tokens.append(contentsOf: other.tokens)
-        return copy
-    }
-
     /// The pointer without its last token (the root stays the root).
     public var parent: JSONPointer {
         var copy = self

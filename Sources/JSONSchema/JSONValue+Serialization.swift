@@ -1,4 +1,7 @@
-extension JSONValue {
+extension JSONValue: CustomStringConvertible {
+    /// Compact JSON text (same as ``serializedString(pretty:)``).
+    public var description: String { serializedString() }
+
     /// JSON text as UTF-8 bytes.
     ///
     /// Compact by default (no spaces); `pretty` indents by two spaces and puts one member per line.
@@ -102,11 +105,28 @@ func appendJSONString(_ string: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
 }
 
+/// True if any of the 8 bytes is a control character, `"` or `\` (exact, branch-free SWAR test).
+@inline(__always)
+private func chunkNeedsEscape(_ x: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let quote = x ^ (ones &* 0x22)
+    let backslash = x ^ (ones &* 0x5C)
+    let control = (x &- ones &* 0x20) & ~x
+    let quotes = (quote &- ones) & ~quote
+    let backslashes = (backslash &- ones) & ~backslash
+    return (control | quotes | backslashes) & 0x8080_8080_8080_8080 != 0
+}
+
 private func appendEscaped(_ buffer: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
     var runStart = 0
     var i = 0
     let count = buffer.count
+    guard let base = buffer.baseAddress else { return }
     while i < count {
+        if i + 8 <= count && !chunkNeedsEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+            i += 8
+            continue
+        }
         let byte = buffer[i]
         if needsEscape(byte) {
             if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[runStart..<i])) }

@@ -1,12 +1,24 @@
 /// Renders values the way Python's `repr` shows the equivalent Python objects, for error messages
 /// compatible with the Python `jsonschema` library: `'text'`, `True`, `None`, `[1, 'a']`, `{'a': 1}`.
-func pythonRepr(_ value: JSONValue) -> String {
+///
+/// Unlike Python, renderings longer than `limit` UTF-8 bytes are cut and end with `...`, so that a
+/// huge instance cannot produce a huge message.
+func pythonRepr(_ value: JSONValue, limit: Int = 300) -> String {
     var out = ""
-    appendPythonRepr(value, to: &out)
+    appendPythonRepr(value, to: &out, limit: limit)
+    if out.utf8.count > limit {
+        var cut = ""
+        for character in out {
+            if cut.utf8.count + character.utf8.count > limit { break }
+            cut.append(character)
+        }
+        return cut + "..."
+    }
     return out
 }
 
-func appendPythonRepr(_ value: JSONValue, to out: inout String) {
+func appendPythonRepr(_ value: JSONValue, to out: inout String, limit: Int = .max) {
+    if out.utf8.count > limit { return }
     switch value {
     case .null: out += "None"
     case .bool(let b): out += b ? "True" : "False"
@@ -15,24 +27,35 @@ func appendPythonRepr(_ value: JSONValue, to out: inout String) {
     case .array(let array):
         out += "["
         for (i, element) in array.enumerated() {
+            if out.utf8.count > limit { return }
             if i > 0 { out += ", " }
-            appendPythonRepr(element, to: &out)
+            appendPythonRepr(element, to: &out, limit: limit)
         }
         out += "]"
     case .object(let object):
         out += "{"
         for (i, member) in object.enumerated() {
+            if out.utf8.count > limit { return }
             if i > 0 { out += ", " }
             out += pythonRepr(string: member.key)
             out += ": "
-            appendPythonRepr(member.value, to: &out)
+            appendPythonRepr(member.value, to: &out, limit: limit)
         }
         out += "}"
     }
 }
 
-/// Python `repr(str)`: single quotes unless the text contains `'` but no `"`.
-func pythonRepr(string: String) -> String {
+/// Python `repr(str)`: single quotes unless the text contains `'` but no `"`. Texts longer than
+/// `limit` bytes are cut (the rendering then ends with `...` after the closing quote).
+func pythonRepr(string: String, limit: Int = 300) -> String {
+    if string.utf8.count > limit {
+        var cut = ""
+        for character in string {
+            if cut.utf8.count + character.utf8.count > limit { break }
+            cut.append(character)
+        }
+        return pythonRepr(string: cut, limit: limit) + "..."
+    }
     let useDouble = string.contains("'") && !string.contains("\"")
     let quote: Character = useDouble ? "\"" : "'"
     var out = String(quote)

@@ -49,6 +49,38 @@ import Testing
         #expect(Array(JSONValue.string("😀").serialized()) == [0x22, 0xF0, 0x9F, 0x98, 0x80, 0x22])
     }
 
+    @Test func escapingMatchesNaiveEscaper() throws {
+        func naive(_ string: String) -> String {
+            var out = "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case "\u{8}": out += "\\b"
+                case "\u{c}": out += "\\f"
+                case _ where scalar.value < 0x20:
+                    out += "\\u00" + (scalar.value < 16 ? "0" : "1") + String(scalar.value % 16, radix: 16)
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        var generator = SystemRandomNumberGenerator()
+        let alphabet: [Unicode.Scalar] = ["a", "b", " ", "\"", "\\", "\n", "\u{1}", "\u{1f}", "é", "😀", "/", "~", "\u{7f}"]
+        for length in 0..<40 {
+            for _ in 0..<20 {
+                var text = ""
+                for _ in 0..<length { text.unicodeScalars.append(alphabet.randomElement(using: &generator)!) }
+                let encoded = JSONValue.string(text).serializedString()
+                #expect(encoded == naive(text))
+                #expect(try JSONParser.parse(encoded) == .string(text))
+            }
+        }
+    }
+
     @Test func serializesNumbers() throws {
         #expect(JSONValue(1.0).serializedString() == "1")
         #expect(JSONValue(-42).serializedString() == "-42")

@@ -11,7 +11,8 @@ import SQLiteNIO
 /// rolled back (the database stays consistent). Every method is a single SQL statement, so
 /// each change is atomic without holding a transaction across awaits.
 ///
-/// - Important: one process per file (see ``JobStore``).
+/// - Important: one process per file (see ``JobStore``). Call ``close()`` when done; a store
+///   released while open closes its connection in the background.
 public final class SQLiteJobStore: JobStore {
     /// The file's path.
     public let path: String
@@ -27,6 +28,12 @@ public final class SQLiteJobStore: JobStore {
     /// The store at `jobs.sqlite` in `storagePath` (`LOCAL_STORAGE_PATH`).
     public convenience init(storagePath: String, logger: Logger = Logger(label: "routehost.jobs.sqlite")) {
         self.init(path: URL(fileURLWithPath: storagePath, isDirectory: true).appendingPathComponent("jobs.sqlite").path, logger: logger)
+    }
+
+    deinit {
+        if let connection = connectionBox.withLockedValue({ $0 }) {
+            _ = connection.close()
+        }
     }
 
     public func open() async throws {

@@ -54,6 +54,12 @@ public final class WebhookDeliverer: Sendable {
         self.logger = logger
     }
 
+    deinit {
+        if case .running(let client) = clientState.withLockedValue({ $0 }) {
+            _ = client.shutdown()
+        }
+    }
+
     /// Delivers `webhook`, retrying as the policy allows, and returns the final state.
     ///
     /// - Parameters:
@@ -116,7 +122,7 @@ public final class WebhookDeliverer: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: webhook.body))
         do {
-            let response = try await client.execute(request, timeout: settings.timeout.timeAmount)
+            let response = try await client.execute(request, timeout: TimeAmount(settings.timeout))
             let status = Int(response.status.code)
             let retryAfter = WebhookRetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
             _ = try? await response.body.collect(upTo: 64 * 1024)
@@ -149,7 +155,7 @@ public final class WebhookDeliverer: Sendable {
             case .shutDown:
                 return nil
             case .idle:
-                let timeout = settings.timeout.timeAmount
+                let timeout = TimeAmount(settings.timeout)
                 var configuration = HTTPClient.Configuration(
                     redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout), decompression: .disabled)
                 // A failed connection fails the attempt at once: the retry policy decides what follows.
@@ -182,12 +188,5 @@ public final class WebhookDeliverer: Sendable {
             return "timed out after \(settings.timeout)"
         }
         return "network error"
-    }
-}
-
-extension Duration {
-    /// The duration as NIO's `TimeAmount`.
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
     }
 }

@@ -20,28 +20,42 @@ public struct ManifestLoader: Sendable {
 
     /// Loads the manifest at `path`; schema files are resolved relative to its folder.
     public func load(path: String) throws(ManifestError) -> Manifest {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError([ManifestDiagnostic(file: path, line: 1, column: 1, message: "cannot read the manifest", fix: "check the path, or pass --manifest PATH")])
-        }
-        let directory = (path as NSString).deletingLastPathComponent
-        return try load(bytes: Array(data), path: path, baseDirectory: directory.isEmpty ? "." : directory)
+        try Self.throwing(loadCollectingDiagnostics(path: path))
     }
 
     /// Loads a manifest from its bytes; `path` names it in diagnostics.
     public func load(bytes: [UInt8], path: String, baseDirectory: String) throws(ManifestError) -> Manifest {
+        try Self.throwing(loadCollectingDiagnostics(bytes: bytes, path: path, baseDirectory: baseDirectory))
+    }
+
+    /// The valid part of the manifest and the problems found, so that plugin bindings can be
+    /// checked too and every error reported at once.
+    func loadCollectingDiagnostics(path: String) -> (Manifest?, [ManifestDiagnostic]) {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            return (nil, [ManifestDiagnostic(file: path, line: 1, column: 1, message: "cannot read the manifest", fix: "check the path, or pass --manifest PATH")])
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        return loadCollectingDiagnostics(bytes: Array(data), path: path, baseDirectory: directory.isEmpty ? "." : directory)
+    }
+
+    func loadCollectingDiagnostics(bytes: [UInt8], path: String, baseDirectory: String) -> (Manifest?, [ManifestDiagnostic]) {
         let root: JSONValue
         let sourceMap: JSONSourceMap
         do {
             (root, sourceMap) = try JSONParser.parseWithLocations(bytes)
         } catch {
-            throw ManifestError([ManifestDiagnostic(file: path, line: error.location.line, column: error.location.column, message: "malformed JSON: \(error.message)", fix: "routes.json must be one JSON object")])
+            return (nil, [ManifestDiagnostic(file: path, line: error.location.line, column: error.location.column, message: "malformed JSON: \(error.message)", fix: "routes.json must be one JSON object")])
         }
         var checker = ManifestChecker(
             manifest: Manifest(version: 0, modules: [], path: path, sourceMap: sourceMap),
             environment: environment, baseDirectory: baseDirectory, formatAssertion: formatAssertion)
         checker.check(root)
-        if !checker.diagnostics.isEmpty { throw ManifestError(checker.diagnostics) }
-        return checker.manifest
+        return (checker.manifest, checker.diagnostics)
+    }
+
+    private static func throwing(_ result: (Manifest?, [ManifestDiagnostic])) throws(ManifestError) -> Manifest {
+        guard let manifest = result.0, result.1.isEmpty else { throw ManifestError(result.1) }
+        return manifest
     }
 }
 

@@ -24,6 +24,9 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if case .apiKey = context.client {
+            return try await next(request, context)
+        }
         let address = context.clientAddress
         if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
             return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])

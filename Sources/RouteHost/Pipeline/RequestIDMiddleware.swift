@@ -34,5 +34,4 @@ public struct RequestIDMiddleware: RouterMiddleware {
 extension HTTPField.Name {
     public static let xRequestID = Self("X-Request-Id")!
     public static let xAPIKey = Self("X-API-Key")!
-    public static let retryAfter = Self("Retry-After")!
 }

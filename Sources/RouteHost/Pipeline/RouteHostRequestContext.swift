@@ -11,13 +11,17 @@ public struct RouteHostRequestContext: RequestContext, RemoteAddressRequestConte
     public let remoteAddress: SocketAddress?
     /// The request id echoed in `X-Request-Id` and in every log line of the request.
     public var requestID: String
-    /// The authenticated client, set by ``AuthenticationMiddleware``.
+    /// The client's address as text (`127.0.0.1`): the direct peer, or the forwarded address
+    /// when the peer is a trusted proxy (``ClientAddressMiddleware``); `unknown` without one.
+    public var clientAddress: String
+    /// The client's identity, set by ``RateLimitMiddleware`` and ``AuthenticationMiddleware``.
     public var client: ClientIdentity?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
         self.requestID = ""
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         self.client = nil
     }
 }
@@ -37,9 +41,3 @@ public enum ClientIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension RouteHostRequestContext {
-    /// The client's address as text (`127.0.0.1`), `unknown` without one.
-    public var clientAddress: String {
-        remoteAddress?.ipAddress ?? "unknown"
-    }
-}

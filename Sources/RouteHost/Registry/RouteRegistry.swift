@@ -14,10 +14,13 @@ public struct RouteRegistry: Sendable {
     public let modules: [MountedModule]
     private let methodsByPath: [String: [HTTPRequest.Method]]
 
+    /// - Parameter diagnostics: problems already found in the manifest, reported together with
+    ///   the binding problems.
     public static func build(
-        manifest: Manifest, catalog: PluginCatalog, makeContext: (ModuleManifest) -> ModuleContext
+        manifest: Manifest, catalog: PluginCatalog, diagnostics earlier: [ManifestDiagnostic] = [],
+        makeContext: (ModuleManifest) -> ModuleContext
     ) throws(ManifestError) -> RouteRegistry {
-        var diagnostics: [ManifestDiagnostic] = []
+        var diagnostics = earlier
         var modules: [MountedModule] = []
         for module in manifest.modules {
             let pointer = module.pointer

@@ -42,6 +42,28 @@ public struct HostConfiguration: Sendable {
     /// jobs are deleted this long after their last update.
     public var jobRetention: Duration
 
+    /// `RATE_LIMIT_PER_MINUTE` (default 600): requests per minute per client across all routes;
+    /// 0 disables rate limiting.
+    public var rateLimitPerMinute: Int
+    /// `RATE_LIMIT_BURST` (default: the per-minute figure): the bucket size.
+    public var rateLimitBurst: Int
+    /// `RATE_LIMIT_MAX_CLIENTS` (default 100000): clients tracked at once per bucket set.
+    public var rateLimitMaxClients: Int
+    /// `TRUSTED_PROXIES` (default none): peers whose `X-Forwarded-For` is believed.
+    public var trustedProxies: TrustedProxies
+    /// `ALLOWED_ORIGINS` (default none): browser origins allowed by CORS (`*` for any).
+    public var allowedOrigins: [String]
+    /// `MAX_CONNECTIONS` (default 1024): concurrent connections accepted; more wait in the backlog.
+    public var maxConnections: Int
+    /// `IDLE_TIMEOUT_SECONDS` (default 60): a connection with no traffic for this long is closed.
+    public var idleTimeout: Duration
+
+    /// `REQUEST_HEAD_TIMEOUT_SECONDS` (default 30): a connection that does not complete a request
+    /// head within this time of being ready for one is closed (slow-loris defence).
+    public var requestHeadTimeout: Duration
+    /// `REQUEST_BODY_TIMEOUT_SECONDS` (default 60): the time a client has to send a request body.
+    public var requestBodyTimeout: Duration
+
     public init(environment: EnvironmentValues) throws(EnvironmentError) {
         host = environment.string("HOST") ?? "0.0.0.0"
         port = try environment.integer("PORT", default: 8080, minimum: 0)
@@ -64,5 +86,14 @@ public struct HostConfiguration: Sendable {
         webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
         webhookSigner = environment.string("WEBHOOK_SECRET").map(WebhookSigner.init(secret:))
         jobRetention = try environment.hours("JOB_RETENTION_HOURS", default: 168)
+        rateLimitPerMinute = try environment.integer("RATE_LIMIT_PER_MINUTE", default: 600, minimum: 0)
+        rateLimitBurst = try environment.integer("RATE_LIMIT_BURST", default: rateLimitPerMinute, minimum: 1)
+        rateLimitMaxClients = try environment.integer("RATE_LIMIT_MAX_CLIENTS", default: 100_000, minimum: 16)
+        trustedProxies = try TrustedProxies(parsing: environment.list("TRUSTED_PROXIES"))
+        allowedOrigins = environment.list("ALLOWED_ORIGINS")
+        maxConnections = try environment.integer("MAX_CONNECTIONS", default: 1024, minimum: 1)
+        idleTimeout = try environment.seconds("IDLE_TIMEOUT_SECONDS", default: 60)
+        requestHeadTimeout = try environment.seconds("REQUEST_HEAD_TIMEOUT_SECONDS", default: 30)
+        requestBodyTimeout = try environment.seconds("REQUEST_BODY_TIMEOUT_SECONDS", default: 60)
     }
 }

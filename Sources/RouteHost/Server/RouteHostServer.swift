@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import JSONSchema
 import Logging
@@ -30,9 +31,16 @@ public final class RouteHostServer: Sendable {
     /// - Parameters:
     ///   - isServing: false for `routehost check`: modules are created but start nothing.
     ///   - jobs: the job service; defaults to a ``DurableJobService`` on `LOCAL_STORAGE_PATH/jobs.sqlite`.
-    public init(
+    public convenience init(
         manifest: Manifest, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
         isServing: Bool = true, jobs: (any JobService)? = nil
+    ) throws {
+        try self.init(manifest: manifest, diagnostics: [], catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+    }
+
+    init(
+        manifest: Manifest, diagnostics: [ManifestDiagnostic], catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger,
+        isServing: Bool, jobs: (any JobService)?
     ) throws {
         let configuration = try HostConfiguration(environment: environment)
         self.configuration = configuration
@@ -51,7 +59,7 @@ public final class RouteHostServer: Sendable {
         let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
         let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
         self.services = services
-        registry = try RouteRegistry.build(manifest: manifest, catalog: catalog) { module in
+        registry = try RouteRegistry.build(manifest: manifest, catalog: catalog, diagnostics: diagnostics) { module in
             var moduleLogger = logger
             moduleLogger[metadataKey: "module"] = .string(module.name)
             return ModuleContext(
@@ -66,13 +74,25 @@ public final class RouteHostServer: Sendable {
         }
     }
 
-    /// Loads the manifest at `manifestPath` and builds the host.
+    /// Loads the manifest at `manifestPath` and builds the host; manifest and binding problems
+    /// are reported together in one ``ManifestError``.
     public convenience init(
         manifestPath: String, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
         isServing: Bool = true, jobs: (any JobService)? = nil
     ) throws {
-        let manifest = try ManifestLoader(environment: environment).load(path: manifestPath)
-        try self.init(manifest: manifest, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+        let (manifest, diagnostics) = ManifestLoader(environment: environment).loadCollectingDiagnostics(path: manifestPath)
+        guard let manifest else { throw ManifestError(diagnostics) }
+        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+    }
+
+    /// Builds the host from a manifest's text; `path` names it in diagnostics.
+    public convenience init(
+        manifestBytes: [UInt8], path: String, baseDirectory: String, catalog: PluginCatalog, environment: EnvironmentValues,
+        logger: Logger = Logger(label: "routehost"), isServing: Bool = true, jobs: (any JobService)? = nil
+    ) throws {
+        let (manifest, diagnostics) = ManifestLoader(environment: environment).loadCollectingDiagnostics(bytes: manifestBytes, path: path, baseDirectory: baseDirectory)
+        guard let manifest else { throw ManifestError(diagnostics) }
+        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
     }
 
     /// The router with every module route and the host routes mounted.
@@ -82,10 +102,19 @@ public final class RouteHostServer: Sendable {
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware { registry.allowedMethods(at: $0) })
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
+        if !configuration.allowedOrigins.isEmpty {
+            router.add(middleware: CORSMiddleware(origins: configuration.allowedOrigins) { registry.allowedMethods(at: $0) })
+        }
+        let globalLimit = makeLimiter(rate: configuration.rateLimitPerMinute, period: .seconds(60), burst: configuration.rateLimitBurst)
         let bodyReader = JSONBodyReader(maxBytes: configuration.maxBodyBytes, maxDepth: configuration.maxJSONDepth)
         for route in registry.routes {
             let manifest = route.manifest
             let group = router.group()
+            let routeLimit = manifest.rateLimit.flatMap { makeLimiter(rate: $0.count, period: $0.period, burst: $0.count) }
+            if globalLimit != nil || routeLimit != nil {
+                group.add(middleware: RateLimitMiddleware(keys: keys, global: globalLimit, route: routeLimit))
+            }
             if manifest.auth {
                 group.add(middleware: AuthenticationMiddleware(
                     keys: keys, endpoint: manifest.fullPath, envelopeOnFailure: route.handler.envelopeOnAuthFailure,
@@ -109,11 +138,23 @@ public final class RouteHostServer: Sendable {
         return router
     }
 
+    func makeLimiter(rate: Int, period: Duration, burst: Int) -> TokenBucketLimiter? {
+        guard rate > 0 else { return nil }
+        return TokenBucketLimiter(rate: rate, period: period, burst: burst, maxKeys: configuration.rateLimitMaxClients)
+    }
+
     /// The Hummingbird application serving the router on `host:port` (port 0: any free port).
     public func makeApplication(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
-        Application(
+        let headTimeout = TimeAmount(configuration.requestHeadTimeout)
+        let bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
+        return Application(
             router: makeRouter(),
-            configuration: .init(address: .hostname(host ?? configuration.host, port: port ?? configuration.port), serverName: nil),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+                idleTimeout: TimeAmount(configuration.idleTimeout))),
+            configuration: .init(
+                address: .hostname(host ?? configuration.host, port: port ?? configuration.port),
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
             onServerRunning: onServerRunning,
             logger: logger)
     }
@@ -163,5 +204,12 @@ public final class RouteHostServer: Sendable {
         }
         await services.jobs.shutdown()
         await httpClients.shutdown()
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let parts = duration.components
+        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
     }
 }

@@ -19,7 +19,7 @@ struct JobQueueTests {
 
     @Test func syncRequestAnswersTheEnvelopeAndRecordsTheJob() async throws {
         try await TemporaryDirectory.with { storage in
-            try await TestHost.with(storage: storage, ["BUILD_NUMBER": "42"]) { host in
+            try await JobsHost.with(storage: storage, ["BUILD_NUMBER": "42"]) { host in
                 let answer = try await host.post("/v1/test/sync", ["id": "client-7", "value": 1])
                 #expect(answer.status == 200)
                 let envelope = answer.json
@@ -51,7 +51,7 @@ struct JobQueueTests {
     @Test func queuedRequestAnswers202AndDeliversTheSameJobID() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage, ["MAX_QUEUE_LENGTH": "0"]) { host in
+                try await JobsHost.with(storage: storage, ["MAX_QUEUE_LENGTH": "0"]) { host in
                     let answer = try await host.post("/v1/test/work", ["id": 99, "webhook_url": .string(receiver.url)])
                     #expect(answer.status == 202)
                     let accepted = answer.json
@@ -89,7 +89,7 @@ struct JobQueueTests {
 
     @Test func invalidWebhookURLIsRejected() async throws {
         try await TemporaryDirectory.with { storage in
-            try await TestHost.with(storage: storage) { host in
+            try await JobsHost.with(storage: storage) { host in
                 for url: JSONValue in ["ftp://example.com/x", "not a url", "/relative", 12] {
                     let answer = try await host.post("/v1/test/work", ["webhook_url": url])
                     #expect(answer.status == 400, "\(url)")
@@ -102,7 +102,7 @@ struct JobQueueTests {
         let gate = "full-\(UUID().uuidString)"
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage, ["MAX_QUEUE_LENGTH": "2", "QUEUE_WORKERS": "1"]) { host in
+                try await JobsHost.with(storage: storage, ["MAX_QUEUE_LENGTH": "2", "QUEUE_WORKERS": "1"]) { host in
                     let first = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": .string(receiver.url)])
                     #expect(first.status == 202)
                     #expect(first.json["max_queue_length"] == 2)
@@ -137,7 +137,7 @@ struct JobQueueTests {
         let gate = "status-\(UUID().uuidString)"
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     let accepted = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": .string(receiver.url)])
                     let jobID = try #require(accepted.json["job_id"]?.stringValue)
                     let running = try await host.waitForStatus(of: jobID) { $0["job_status"] == "running" }
@@ -168,7 +168,7 @@ struct JobQueueTests {
 
     @Test func jobsStatusListsTheWindowAndRejectsBadWindows() async throws {
         try await TemporaryDirectory.with { storage in
-            try await TestHost.with(storage: storage) { host in
+            try await JobsHost.with(storage: storage) { host in
                 let first = try await host.post("/v1/test/sync", ["value": 1])
                 let second = try await host.post("/v1/test/sync", ["value": 2])
                 let ids = [first, second].compactMap { $0.json["job_id"]?.stringValue }
@@ -193,7 +193,7 @@ struct JobQueueTests {
     @Test func throwingHandlersNeverStallTheQueue() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage, ["QUEUE_WORKERS": "2"]) { host in
+                try await JobsHost.with(storage: storage, ["QUEUE_WORKERS": "2"]) { host in
                     var expected: [String: Int] = [:]
                     for index in 1...50 {
                         let throwing = index % 5 == 0
@@ -226,7 +226,7 @@ struct JobQueueTests {
 
     @Test func routeFailureBecomesTheEnvelopeCode() async throws {
         try await TemporaryDirectory.with { storage in
-            try await TestHost.with(storage: storage) { host in
+            try await JobsHost.with(storage: storage) { host in
                 let answer = try await host.post("/v1/test/sync", ["fail": 422, "id": "f"])
                 #expect(answer.status == 422)
                 #expect(answer.json["code"] == 422)

@@ -84,7 +84,7 @@ struct JobRecoveryTests {
                     try await store.finish(jobID: finished.id, envelope: Array(#"{"job_id":"\#(finished.id)","code":200}"#.utf8), at: Date())
                 }
 
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     try await receiver.waitForDeliveries(3)
                     #expect(Set(receiver.successes.map(\.jobID)) == [running.id, queued.id, finished.id])
                     let rerun = try #require(receiver.successes.first { $0.jobID == running.id }?.json)
@@ -124,7 +124,7 @@ struct JobRecoveryTests {
                 let poison = Self.job(
                     .running, webhook: receiver.url, payload: ["count": .string(counter)], attempts: DurableJobService.maximumRunAttempts)
                 try await Self.withStore(storage) { try await $0.insert(poison) }
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     try await receiver.waitForDeliveries(1)
                     let envelope = try #require(receiver.successes.first?.json)
                     #expect(envelope["code"] == 500)
@@ -138,7 +138,7 @@ struct JobRecoveryTests {
         let gate = "drain-\(UUID().uuidString)"
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                let host = try await TestHost.start(storage: storage, ["QUEUE_WORKERS": "1"])
+                let host = try await JobsHost.start(storage: storage, ["QUEUE_WORKERS": "1"])
                 let first = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": .string(receiver.url)])
                 let second = try await host.post("/v1/test/work", ["id": "second", "webhook_url": .string(receiver.url)])
                 let firstID = try #require(first.json["job_id"]?.stringValue)
@@ -158,7 +158,7 @@ struct JobRecoveryTests {
                 }
                 #expect(firstStatus == .done)
                 #expect(secondStatus == .queued)
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     try await host.waitForStatus(of: secondID) { $0["webhook"]?["state"] == "delivered" }
                     try await host.waitForStatus(of: firstID) { $0["webhook"]?["state"] == "delivered" }
                 }
@@ -182,7 +182,7 @@ struct JobRecoveryTests {
                 }
                 try await store.finish(jobID: recent.id, envelope: Array("{}".utf8), at: Date())
             }
-            let configuration = try HostConfiguration(environment: TestHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "24"]))
+            let configuration = try HostConfiguration(environment: JobsHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "24"]))
             var logger = Logger(label: "test")
             logger.logLevel = .critical
             let service = DurableJobService(
@@ -195,9 +195,9 @@ struct JobRecoveryTests {
             #expect(await service.purgeExpiredJobs() == 0)
             await service.shutdown()
 
-            let keepForever = try HostConfiguration(environment: TestHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "0"]))
+            let keepForever = try HostConfiguration(environment: JobsHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "0"]))
             #expect(keepForever.jobRetention == .zero)
-            let fraction = try HostConfiguration(environment: TestHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "0.5"]))
+            let fraction = try HostConfiguration(environment: JobsHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "0.5"]))
             #expect(fraction.jobRetention == .seconds(1800))
         }
     }

@@ -9,7 +9,7 @@ import Testing
 @Suite("Webhooks: retries, timeouts, signature")
 struct WebhookDeliveryTests {
     /// Queues one job to `url` and waits until its webhook is no longer pending.
-    func runJob(on host: TestHost, to url: String, timeout: Duration = .seconds(20)) async throws -> (jobID: String, status: JSONValue) {
+    func runJob(on host: JobsHost, to url: String, timeout: Duration = .seconds(20)) async throws -> (jobID: String, status: JSONValue) {
         let answer = try await host.post("/v1/test/work", ["webhook_url": .string(url)])
         #expect(answer.status == 202)
         let jobID = try #require(answer.json["job_id"]?.stringValue)
@@ -23,7 +23,7 @@ struct WebhookDeliveryTests {
     @Test func retriesServerErrorsUntilDelivered() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with(respond: { attempt, _ in attempt < 3 ? .status(500) : .ok }) { receiver in
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     let (jobID, status) = try await runJob(on: host, to: receiver.url)
                     #expect(status["webhook"]?["state"] == "delivered")
                     #expect(status["webhook"]?["attempts"] == 3)
@@ -43,7 +43,7 @@ struct WebhookDeliveryTests {
         await closed.stop()
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage, ["WEBHOOK_MAX_ATTEMPTS": "3", "QUEUE_WORKERS": "1"]) { host in
+                try await JobsHost.with(storage: storage, ["WEBHOOK_MAX_ATTEMPTS": "3", "QUEUE_WORKERS": "1"]) { host in
                     let (_, status) = try await runJob(on: host, to: deadURL)
                     #expect(status["job_status"] == "done")
                     #expect(status["webhook"]?["state"] == "failed")
@@ -63,7 +63,7 @@ struct WebhookDeliveryTests {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with(respond: { _, _ in .hang }) { hanging in
                 try await WebhookReceiver.with { receiver in
-                    try await TestHost.with(storage: storage, ["QUEUE_WORKERS": "1", "WEBHOOK_TIMEOUT": "30"]) { host in
+                    try await JobsHost.with(storage: storage, ["QUEUE_WORKERS": "1", "WEBHOOK_TIMEOUT": "30"]) { host in
                         _ = try await host.post("/v1/test/work", ["count": .string(gate), "webhook_url": .string(hanging.url)])
                         try await hanging.waitForRequests(1)
                         _ = try await runJob(on: host, to: receiver.url)
@@ -78,7 +78,7 @@ struct WebhookDeliveryTests {
     @Test func hangingReceiverTimesOut() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with(respond: { _, _ in .hang }) { receiver in
-                try await TestHost.with(storage: storage, ["WEBHOOK_TIMEOUT": "0.2", "WEBHOOK_MAX_ATTEMPTS": "2"]) { host in
+                try await JobsHost.with(storage: storage, ["WEBHOOK_TIMEOUT": "0.2", "WEBHOOK_MAX_ATTEMPTS": "2"]) { host in
                     let started = ContinuousClock.now
                     let (_, status) = try await runJob(on: host, to: receiver.url)
                     #expect(status["webhook"]?["state"] == "failed")
@@ -97,7 +97,7 @@ struct WebhookDeliveryTests {
                 attempt == 1 ? .status(429, headers: [HTTPField.Name("Retry-After")!: "1"]) : .ok
             }
             try await WebhookReceiver.with(respond: respond) { receiver in
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     let (jobID, status) = try await runJob(on: host, to: receiver.url)
                     #expect(status["webhook"]?["state"] == "delivered")
                     #expect(status["webhook"]?["attempts"] == 2)
@@ -112,7 +112,7 @@ struct WebhookDeliveryTests {
     @Test func clientErrorsAreNotRetried() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with(respond: { _, _ in .status(400) }) { receiver in
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     let (_, status) = try await runJob(on: host, to: receiver.url)
                     #expect(status["webhook"]?["state"] == "failed")
                     #expect(status["webhook"]?["attempts"] == 1)
@@ -130,7 +130,7 @@ struct WebhookDeliveryTests {
                 [1: .status(408), 2: .status(429), 3: .status(503)][attempt] ?? .ok
             }
             try await WebhookReceiver.with(respond: respond) { receiver in
-                try await TestHost.with(storage: storage) { host in
+                try await JobsHost.with(storage: storage) { host in
                     let (_, status) = try await runJob(on: host, to: receiver.url)
                     #expect(status["webhook"]?["state"] == "delivered")
                     #expect(status["webhook"]?["attempts"] == 4)
@@ -143,7 +143,7 @@ struct WebhookDeliveryTests {
         let secret = "whsec-\(UUID().uuidString)"
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
-                try await TestHost.with(storage: storage, ["WEBHOOK_SECRET": secret]) { host in
+                try await JobsHost.with(storage: storage, ["WEBHOOK_SECRET": secret]) { host in
                     _ = try await runJob(on: host, to: receiver.url)
                     let delivery = try #require(receiver.successes.first)
                     let signature = try #require(delivery.headers[HTTPField.Name("X-Webhook-Signature")!])

@@ -10,7 +10,7 @@ import ServiceLifecycle
 
 /// A RouteHost with the ``JobTestModule`` mounted, served on a free loopback port with its job
 /// workers running, and a real SQLite store in a temporary folder.
-final class TestHost: Sendable {
+final class JobsHost: Sendable {
     static let apiKey = "test-key-0123456789"
 
     static let manifest = """
@@ -53,7 +53,7 @@ final class TestHost: Sendable {
 
     /// Runs `body` with a started host on `storage`; the host is stopped (gracefully) afterwards.
     static func with<T>(
-        storage: String, _ settings: [String: String] = [:], _ body: (TestHost) async throws -> T
+        storage: String, _ settings: [String: String] = [:], _ body: (JobsHost) async throws -> T
     ) async throws -> T {
         let host = try await start(storage: storage, settings)
         do {
@@ -66,7 +66,7 @@ final class TestHost: Sendable {
         }
     }
 
-    static func start(storage: String, _ settings: [String: String] = [:]) async throws -> TestHost {
+    static func start(storage: String, _ settings: [String: String] = [:]) async throws -> JobsHost {
         let environment = environment(storage: storage, settings)
         let manifestPath = (storage as NSString).appendingPathComponent("routes.json")
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
@@ -87,7 +87,7 @@ final class TestHost: Sendable {
             await server.shutdown()
             throw CancellationError()
         }
-        return TestHost(server: server, port: port, group: group, task: task)
+        return JobsHost(server: server, port: port, group: group, task: task)
     }
 
     /// Graceful shutdown (as SIGTERM), then the host's own shutdown.
@@ -105,21 +105,21 @@ protocol JobHostClient: Sendable {
 
 extension JobHostClient {
     /// POSTs `body` to `path` with the API key; returns the status, headers and JSON.
-    func post(_ path: String, _ body: JSONValue) async throws -> TestResponse {
+    func post(_ path: String, _ body: JSONValue) async throws -> JobsResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
-        request.headers.add(name: "X-API-Key", value: TestHost.apiKey)
+        request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(bytes: body.serialized()))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
-        return TestResponse(status: Int(response.status.code), headers: response.headers, json: try JSONParser.parse(Array(buffer: bytes)))
+        return JobsResponse(status: Int(response.status.code), headers: response.headers, json: try JSONParser.parse(Array(buffer: bytes)))
     }
 
     /// GETs `path` with the API key; returns the body as text.
     func get(_ path: String) async throws -> String {
         var request = HTTPClientRequest(url: baseURL + path)
-        request.headers.add(name: "X-API-Key", value: TestHost.apiKey)
+        request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
@@ -148,10 +148,10 @@ extension JobHostClient {
     }
 }
 
-extension TestHost: JobHostClient {}
+extension JobsHost: JobHostClient {}
 extension ChildHost: JobHostClient {}
 
-struct TestResponse {
+struct JobsResponse {
     var status: Int
     var headers: HTTPHeaders
     var json: JSONValue
