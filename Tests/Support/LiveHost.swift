@@ -16,8 +16,9 @@ import RouteHost
 /// }
 /// ```
 ///
-/// The host gets the API key ``apiKey`` (sent by ``request(_:_:json:headers:key:)``), an
-/// in-memory job service, and logs at `ROUTEHOST_TEST_LOG_LEVEL` (default `critical`). It is
+/// The host gets the API key ``apiKey`` (sent by ``request(_:_:json:headers:key:)``), a job
+/// store in a fresh temporary folder (unless `LOCAL_STORAGE_PATH` is given; queued jobs are
+/// recorded but not run, since only the HTTP server runs), and logs at `ROUTEHOST_TEST_LOG_LEVEL` (default `critical`). It is
 /// stopped (cancelled, then its modules shut down) when `body` returns or throws.
 public struct LiveHost: Sendable {
     public let server: RouteHostServer
@@ -37,6 +38,8 @@ public struct LiveHost: Sendable {
     ) async throws -> T {
         var values = environment
         values["API_KEY"] = values["API_KEY"] ?? apiKey
+        values["LOCAL_STORAGE_PATH"] = values["LOCAL_STORAGE_PATH"]
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("routehost-live-\(UUID().uuidString)").path
         let env = EnvironmentValues(values)
         let loaded = try ManifestLoader(environment: env).load(bytes: Array(manifest.utf8), path: "routes.json", baseDirectory: baseDirectory)
         var logger = Logger(label: "routehost-test")
