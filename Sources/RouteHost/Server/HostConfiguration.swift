@@ -38,6 +38,9 @@ public struct HostConfiguration: Sendable {
     /// `WEBHOOK_SECRET` (default none): signs webhook bodies (see ``WebhookSigner``). Never
     /// logged or shown: the signer prints as `<redacted>`.
     public var webhookSigner: WebhookSigner?
+    /// `WEBHOOK_ALLOWED_HOSTS` (default none: any host): the hosts `webhook_url` may name
+    /// (`*.example.com` for subdomains); see ``WebhookHostPolicy``.
+    public var webhookAllowedHosts: [String]
     /// `JOB_RETENTION_HOURS` (default 168, fractions allowed; 0 keeps jobs forever): finished
     /// jobs are deleted this long after their last update.
     public var jobRetention: Duration
@@ -83,6 +86,7 @@ public struct HostConfiguration: Sendable {
             throw EnvironmentError(name: "WEBHOOK_TIMEOUT", value: environment.string("WEBHOOK_TIMEOUT") ?? "0", expected: "a number of seconds > 0, like 10 or 0.5")
         }
         webhookMaxAttempts = try environment.integer("WEBHOOK_MAX_ATTEMPTS", default: 5, minimum: 1)
+        webhookAllowedHosts = environment.list("WEBHOOK_ALLOWED_HOSTS")
         webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
         webhookSigner = environment.string("WEBHOOK_SECRET").map(WebhookSigner.init(secret:))
         jobRetention = try environment.hours("JOB_RETENTION_HOURS", default: 168)

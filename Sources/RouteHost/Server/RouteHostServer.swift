@@ -125,7 +125,7 @@ public final class RouteHostServer: Sendable {
                 responder: RouteEndpoint(
                     route: manifest, handler: route.handler, bodyReader: bodyReader,
                     validator: manifest.schema.map { PayloadValidator(schema: $0.validator) }, jobs: services.jobs,
-                    fields: services.fields))
+                    fields: services.fields, webhookHosts: WebhookHostPolicy(configuration.webhookAllowedHosts)))
         }
         let services = self.services
         router.get("/health") { _, _ in

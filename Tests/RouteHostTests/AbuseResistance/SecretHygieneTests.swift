@@ -22,9 +22,9 @@ import Testing
             set { metadata[key] = newValue }
         }
 
-        func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-            let merged = self.metadata.merging(metadata ?? [:]) { _, new in new }
-            logs.lines.withLockedValue { $0.append("\(level) \(message) \(merged)") }
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+            logs.lines.withLockedValue { $0.append("\(event.level) \(event.message) \(merged)") }
         }
     }
 

@@ -98,6 +98,33 @@ struct JobQueueTests {
         }
     }
 
+    @Test func webhookHostsCanBeRestricted() async throws {
+        try await TemporaryDirectory.with { storage in
+            try await JobsHost.with(storage: storage, ["WEBHOOK_ALLOWED_HOSTS": "127.0.0.1, LocalHost", "WEBHOOK_MAX_ATTEMPTS": "1"]) { host in
+                for url in ["http://127.0.0.2:9/x", "http://evil.example/x", "http://localhost.evil.example/x"] {
+                    let answer = try await host.post("/v1/test/work", ["webhook_url": .string(url)])
+                    #expect(answer.status == 400, "\(url)")
+                    #expect(answer.json["message"]?.stringValue?.contains("WEBHOOK_ALLOWED_HOSTS") == true)
+                }
+                for url in ["http://127.0.0.1:9/in", "http://localhost:9/in"] {
+                    let answer = try await host.post("/v1/test/work", ["webhook_url": .string(url)])
+                    #expect(answer.status == 202, "\(url)")
+                }
+            }
+        }
+    }
+
+    @Test func webhookHostPolicyMatchesHostsAndSubdomains() {
+        let policy = WebhookHostPolicy(["hooks.example.com", "*.Partner.example"])
+        #expect(policy.allows("hooks.example.com"))
+        #expect(policy.allows("HOOKS.example.com"))
+        #expect(!policy.allows("a.hooks.example.com"))
+        #expect(policy.allows("a.partner.example"))
+        #expect(policy.allows("partner.example"))
+        #expect(!policy.allows("evilpartner.example"))
+        #expect(WebhookHostPolicy([]).allows("anything.example"))
+    }
+
     @Test func fullQueueAnswers429WithRetryAfter() async throws {
         let gate = "full-\(UUID().uuidString)"
         try await TemporaryDirectory.with { storage in
