@@ -17,9 +17,9 @@ import RouteHost
 /// ```
 ///
 /// The host gets the API key ``apiKey`` (sent by ``request(_:_:json:headers:key:)``), a job
-/// store in a fresh temporary folder (unless `LOCAL_STORAGE_PATH` is given; queued jobs are
-/// recorded but not run, since only the HTTP server runs), and logs at `ROUTEHOST_TEST_LOG_LEVEL` (default `critical`). It is
-/// stopped (cancelled, then its modules shut down) when `body` returns or throws.
+/// store in a fresh temporary folder (unless `LOCAL_STORAGE_PATH` is given) whose workers run
+/// queued jobs, and logs at `ROUTEHOST_TEST_LOG_LEVEL` (default `critical`). It is stopped
+/// (cancelled, then its modules shut down) when `body` returns or throws.
 public struct LiveHost: Sendable {
     public let server: RouteHostServer
     public let port: Int
@@ -61,7 +61,7 @@ public struct LiveHost: Sendable {
 
     private static func run<T: Sendable>(server: RouteHostServer, apiKey: String, _ body: (LiveHost) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let application = server.makeApplication(host: "127.0.0.1", port: 0) { channel in
+        let services = server.makeServiceGroup(host: "127.0.0.1", port: 0, handlesSignals: false) { channel in
             continuation.yield(channel.localAddress?.port ?? 0)
             continuation.finish()
         }
@@ -71,7 +71,7 @@ public struct LiveHost: Sendable {
         let result: Result<T, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { continuation.finish() }
-                try? await application.run()
+                try? await services.run()
             }
             defer { group.cancelAll() }
             var iterator = ports.makeAsyncIterator()

@@ -25,7 +25,6 @@ enum YouTubeHarness {
         "YOUTUBE_STREAM_IDLE_TIMEOUT": "5",
         "YOUTUBE_BREAKER_THRESHOLD": "0",
         "YOUTUBE_HEALTH_TTL": "30",
-        "LOCAL_STORAGE_PATH": NSTemporaryDirectory() + "routehost-youtube-tests",
     ]
 
     static func run(
@@ -43,9 +42,6 @@ enum YouTubeHarness {
             }
         }
     }
-
-    /// `Retry-After` (RouteHost and HTTPTypes both declare `.retryAfter`).
-    static let retryAfter = HTTPField.Name("Retry-After")!
 
     static let videoID = "dQw4w9WgXcQ"
     static let watchURL = "https://www.youtube.com/watch?v=\(videoID)"

@@ -30,6 +30,29 @@ extension LiveYouTubeTests {
             }
         }
 
+        @Test func queuedInfoIsDeliveredToTheWebhookWithTheSameJobID() async throws {
+            try await WebhookReceiver.with { receiver in
+                try await YouTubeHarness.run { host, fake in
+                    let body = #"{"url":"https://youtu.be/dQw4w9WgXcQ","id":"queued-1","webhook_url":"\#(receiver.url)"}"#
+                    let accepted = try await host.request(.post, "/v1/media/youtube/info", json: body)
+                    #expect(accepted.status == 202)
+                    let jobID = try #require(accepted.json?["job_id"]?.stringValue)
+                    #expect(accepted.json?["message"] == "processing")
+                    #expect(accepted.json?["id"] == "queued-1")
+                    try await receiver.waitForDeliveries(1)
+                    let delivered = try #require(receiver.successes.first?.json)
+                    #expect(delivered["job_id"] == .string(jobID))
+                    #expect(delivered["code"] == 200)
+                    #expect(delivered["id"] == "queued-1")
+                    #expect(delivered["response"]?["videoId"] == "dQw4w9WgXcQ")
+                    #expect(fake.count(.info) == 1)
+                    let status = try await host.request(.post, "/v1/toolkit/job/status", json: #"{"job_id":"\#(jobID)"}"#)
+                    #expect(status.json?["response"]?["job_status"] == "done")
+                    #expect(status.json?["response"]?["response"]?["response"]?["videoId"] == "dQw4w9WgXcQ")
+                }
+            }
+        }
+
         @Test func invalidURLsAndQualitiesAre400WithoutAnyUpstreamCall() async throws {
             try await YouTubeHarness.run { host, fake in
                 let bad = [
@@ -134,7 +157,7 @@ extension LiveYouTubeTests {
                 fake.set(.alwaysFail(status: 503, retryAfter: "120"), for: .mp4)
                 let refused = try await host.request(.post, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
                 #expect(refused.status == 503)
-                #expect(refused.headers[YouTubeHarness.retryAfter] == "120")
+                #expect(refused.headers[.retryAfter] == "120")
                 #expect(fake.count(.mp4) == 1)
             }
         }
@@ -199,7 +222,7 @@ extension LiveYouTubeTests {
                 fake.set(.answer(status: 429, body: #"{"success":false,"error":"Too many requests"}"#, headers: ["Retry-After": "7"]), for: .mp3)
                 let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
                 #expect(answer.status == 429)
-                #expect(answer.headers[YouTubeHarness.retryAfter] == "7")
+                #expect(answer.headers[.retryAfter] == "7")
                 #expect(answer.json?["error"] == "Too many requests")
                 #expect(fake.count(.mp3) == 1)
             }
@@ -221,7 +244,7 @@ extension LiveYouTubeTests {
                 #expect(ContinuousClock.now - started < .milliseconds(200))
                 #expect(refused.status == 503)
                 #expect(refused.json == ["error": "YouTube service is currently unavailable"])
-                #expect(refused.headers[YouTubeHarness.retryAfter] == "1")
+                #expect(refused.headers[.retryAfter] == "1")
                 #expect(fake.count(.mp3) == 4)
                 let discovery = try await host.request(.get, "/v1/media/youtube")
                 #expect(discovery.json?["backend"]?["circuit"]?["state"] == "open")

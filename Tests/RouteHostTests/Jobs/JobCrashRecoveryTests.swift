@@ -2,6 +2,7 @@ import Foundation
 import JSONSchema
 import NIOConcurrencyHelpers
 @testable import RouteHost
+import RouteHostTestSupport
 import Testing
 
 /// A real `routehost` process killed with SIGKILL while it has a job running, jobs queued and a

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import JSONSchema
 import RouteHost
+import RouteHostTestSupport
 import Testing
 
 @Suite("Job queue: sync and queued paths, limits, job status")

@@ -2,6 +2,7 @@ import Foundation
 import JSONSchema
 import Logging
 import RouteHost
+import RouteHostTestSupport
 import Testing
 
 @Suite("Jobs survive restarts; old jobs are purged")

@@ -6,6 +6,7 @@ import JSONSchema
 import Logging
 import NIOCore
 import RouteHost
+import RouteHostTestSupport
 import ServiceLifecycle
 
 /// A RouteHost with the ``JobTestModule`` mounted, served on a free loopback port with its job

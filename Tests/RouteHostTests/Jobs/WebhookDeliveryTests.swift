@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import JSONSchema
 import RouteHost
+import RouteHostTestSupport
 import Testing
 
 @Suite("Webhooks: retries, timeouts, signature")

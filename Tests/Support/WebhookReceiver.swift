@@ -11,21 +11,21 @@ import ServiceLifecycle
 /// `respond` decides each answer from the number of the request for that job id (1-based);
 /// ``Answer/hang`` holds the request until the receiver stops. Every request is recorded, and
 /// ``waitForDeliveries(_:timeout:)`` waits for 2xx answers.
-final class WebhookReceiver: Sendable {
-    enum Answer: Sendable {
+public final class WebhookReceiver: Sendable {
+    public enum Answer: Sendable {
         case status(Int, headers: HTTPFields = [:])
         case hang
 
-        static let ok = Answer.status(200)
+        public static let ok = Answer.status(200)
     }
 
-    struct Delivery: Sendable {
-        var jobID: String
-        var body: [UInt8]
-        var headers: HTTPFields
-        var receivedAt: ContinuousClock.Instant
-        var answer: Answer
-        var json: JSONValue? { try? JSONParser.parse(body) }
+    public struct Delivery: Sendable {
+        public var jobID: String
+        public var body: [UInt8]
+        public var headers: HTTPFields
+        public var receivedAt: ContinuousClock.Instant
+        public var answer: Answer
+        public var json: JSONValue? { try? JSONParser.parse(body) }
     }
 
     private struct State {
@@ -34,11 +34,11 @@ final class WebhookReceiver: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let release = TestEvent()
-    let port: Int
+    public let port: Int
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    var url: String { "http://127.0.0.1:\(port)/hook" }
+    public var url: String { "http://127.0.0.1:\(port)/hook" }
 
     private init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
         self.port = port
@@ -47,7 +47,7 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Runs `body` with a receiver that answers with `respond(requestNumberForJob, jobID)`.
-    static func with<T>(
+    public static func with<T>(
         respond: @escaping @Sendable (_ attempt: Int, _ jobID: String) -> Answer = { _, _ in .ok },
         _ body: (WebhookReceiver) async throws -> T
     ) async throws -> T {
@@ -62,7 +62,7 @@ final class WebhookReceiver: Sendable {
         }
     }
 
-    static func start(respond: @escaping @Sendable (_ attempt: Int, _ jobID: String) -> Answer) async throws -> WebhookReceiver {
+    public static func start(respond: @escaping @Sendable (_ attempt: Int, _ jobID: String) -> Answer) async throws -> WebhookReceiver {
         let box = NIOLockedValueBox<WebhookReceiver?>(nil)
         let router = Router()
         router.post("/hook") { request, context -> Response in
@@ -102,26 +102,26 @@ final class WebhookReceiver: Sendable {
     }
 
     /// Releases held requests and stops the server.
-    func stop() async {
+    public func stop() async {
         release.signal()
         await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
-    var deliveries: [Delivery] { state.withLockedValue { $0.deliveries } }
+    public var deliveries: [Delivery] { state.withLockedValue { $0.deliveries } }
 
     /// The requests that were answered 2xx.
-    var successes: [Delivery] {
+    public var successes: [Delivery] {
         deliveries.filter { if case .status(let code, _) = $0.answer { return (200..<300).contains(code) } else { return false } }
     }
 
     /// Waits until `count` requests have been answered 2xx.
-    func waitForDeliveries(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+    public func waitForDeliveries(_ count: Int, timeout: Duration = .seconds(20)) async throws {
         try await waitForRequests(count, successesOnly: true, timeout: timeout)
     }
 
     /// Waits until `count` requests (any answer) have arrived.
-    func waitForRequests(_ count: Int, successesOnly: Bool = false, timeout: Duration = .seconds(20)) async throws {
+    public func waitForRequests(_ count: Int, successesOnly: Bool = false, timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         while (successesOnly ? successes.count : deliveries.count) < count {
             guard ContinuousClock.now < deadline else {
@@ -136,7 +136,7 @@ final class WebhookReceiver: Sendable {
     }
 
     /// The `job_id` near the start of an envelope, without parsing a large body.
-    static func jobID(in body: [UInt8]) -> String {
+    public static func jobID(in body: [UInt8]) -> String {
         let prefix = String(decoding: body.prefix(4096), as: UTF8.self)
         guard let range = prefix.range(of: #""job_id":""#) else { return "" }
         return String(prefix[range.upperBound...].prefix { $0 != "\"" })
@@ -144,10 +144,10 @@ final class WebhookReceiver: Sendable {
 }
 
 /// A one-shot event for tests.
-final class TestEvent: Sendable {
+public final class TestEvent: Sendable {
     private let state = NIOLockedValueBox<(signalled: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
-    func signal() {
+    public func signal() {
         let waiters = state.withLockedValue { state in
             state.signalled = true
             defer { state.waiters = [] }
@@ -156,7 +156,7 @@ final class TestEvent: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    func wait() async {
+    public func wait() async {
         await withCheckedContinuation { continuation in
             let proceed = state.withLockedValue { state -> Bool in
                 if state.signalled { return true }
@@ -168,8 +168,8 @@ final class TestEvent: Sendable {
     }
 }
 
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    init(_ what: String) { self.what = what }
-    var description: String { "timed out waiting for \(what)" }
+public struct TestTimeout: Error, CustomStringConvertible {
+    public var what: String
+    public init(_ what: String) { self.what = what }
+    public var description: String { "timed out waiting for \(what)" }
 }
