@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import JSONSchema
 
 /// The pipeline's queue step and the job-status lookups.
@@ -19,6 +20,12 @@ public protocol JobService: Sendable {
     func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)]
     /// Jobs waiting to run.
     var queueLength: Int { get }
+    /// Releases what the service holds (database, HTTP clients); called once when the host stops.
+    func shutdown() async
+}
+
+extension JobService {
+    public func shutdown() async {}
 }
 
 /// Runs one job: the handler of a route, given the job's request.
@@ -59,28 +66,43 @@ public struct JobRecord: Sendable {
     public var endpoint: String
     public var status: JobStatus
     public var payload: JSONValue
+    /// The `X-Request-Id` of the request that created the job.
+    public var requestID: String
+    /// The path and query of that request.
+    public var uri: String
+    /// That request's headers, without credentials (`X-API-Key`, `Authorization`, `Cookie`).
+    public var headers: HTTPFields
+    public var webhookURL: String?
     public var createdAt: Date
     public var updatedAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// How many times a handler started on this job: more than 1 after a crash interrupted it.
     public var attempts: Int
     /// The finished envelope (when `done`).
     public var envelope: JSONValue?
-    public var webhookURL: String?
-    /// The webhook delivery state: `{"state":"pending|delivered|failed","attempts":n,"last_error":...}`.
-    public var webhook: JSONValue?
+    /// The webhook delivery state (jobs with a `webhook_url` that are `done`).
+    public var webhook: WebhookDelivery?
 
     public init(
-        id: String, endpoint: String, status: JobStatus, payload: JSONValue, createdAt: Date, updatedAt: Date,
-        attempts: Int, envelope: JSONValue?, webhookURL: String?, webhook: JSONValue?
+        id: String, endpoint: String, status: JobStatus, payload: JSONValue, requestID: String = "", uri: String = "",
+        headers: HTTPFields = [:], webhookURL: String? = nil, createdAt: Date, updatedAt: Date, startedAt: Date? = nil,
+        finishedAt: Date? = nil, attempts: Int = 0, envelope: JSONValue? = nil, webhook: WebhookDelivery? = nil
     ) {
         self.id = id
         self.endpoint = endpoint
         self.status = status
         self.payload = payload
+        self.requestID = requestID
+        self.uri = uri
+        self.headers = headers
+        self.webhookURL = webhookURL
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
         self.attempts = attempts
         self.envelope = envelope
-        self.webhookURL = webhookURL
         self.webhook = webhook
     }
 }

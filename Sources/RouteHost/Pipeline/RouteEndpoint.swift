@@ -14,6 +14,7 @@ struct RouteEndpoint: HTTPResponder {
     let validator: PayloadValidator?
     let jobs: any JobService
     let fields: EnvelopeFields
+    let webhookHosts: WebhookHostPolicy
 
     var hasBody: Bool { route.method != .get && route.method != .delete && route.method != .head }
 
@@ -46,6 +47,9 @@ struct RouteEndpoint: HTTPResponder {
         guard let url = webhook.stringValue.flatMap(WebhookURL.init) else {
             throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' must be an absolute http:// or https:// URL")
         }
+        guard webhookHosts.allows(url.host) else {
+            throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' host '\(url.host)' is not allowed (WEBHOOK_ALLOWED_HOSTS lists the hosts webhooks may go to)")
+        }
         do {
             let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text))
             return .json(accepted.json, status: .accepted)
@@ -61,6 +65,7 @@ struct RouteEndpoint: HTTPResponder {
 /// A `webhook_url`: an absolute http(s) URL with a host.
 struct WebhookURL {
     let text: String
+    let host: String
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text),
@@ -68,5 +73,31 @@ struct WebhookURL {
             let host = components.host, !host.isEmpty
         else { return nil }
         self.text = text
+        self.host = host.lowercased()
+    }
+}
+
+/// Which hosts webhooks may be sent to (`WEBHOOK_ALLOWED_HOSTS`): empty allows any; `name`
+/// matches that host only, `*.name` its subdomains too.
+///
+/// Operators who expose the host to untrusted clients should set it: otherwise a client can make
+/// the host POST to any address it can reach (internal services included).
+public struct WebhookHostPolicy: Sendable {
+    let entries: [String]
+
+    public init(_ entries: [String]) {
+        self.entries = entries.map { $0.lowercased() }
+    }
+
+    public func allows(_ host: String) -> Bool {
+        guard !entries.isEmpty else { return true }
+        let host = host.lowercased()
+        return entries.contains { entry in
+            if entry.hasPrefix("*.") {
+                let base = entry.dropFirst(2)
+                return host == base || host.hasSuffix("." + base)
+            }
+            return host == entry
+        }
     }
 }

@@ -50,6 +50,15 @@ public struct EnvironmentValues: Sendable {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
+    /// A duration in hours (fractions allowed).
+    public func hours(_ name: String, default defaultValue: Double) throws(EnvironmentError) -> Duration {
+        guard let text = string(name) else { return .seconds(defaultValue * 3600) }
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value >= 0 else {
+            throw EnvironmentError(name: name, value: text, expected: "a number of hours ≥ 0, like 168 or 0.5")
+        }
+        return .milliseconds(Int64((value * 3_600_000).rounded()))
+    }
+
     public func bool(_ name: String, default defaultValue: Bool) throws(EnvironmentError) -> Bool {
         guard let text = string(name)?.lowercased() else { return defaultValue }
         switch text {

@@ -28,6 +28,22 @@ public struct HostConfiguration: Sendable {
     /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
     /// before it gets 429; 0 disables.
     public var authFailureLimit: Int
+    /// `WEBHOOK_TIMEOUT` (default 10 s, > 0): connecting to a webhook receiver and waiting for
+    /// its response head, per attempt.
+    public var webhookTimeout: Duration
+    /// `WEBHOOK_MAX_ATTEMPTS` (default 5): attempts per webhook, the first included.
+    public var webhookMaxAttempts: Int
+    /// `WEBHOOK_RETRY_DELAY` (default 1 s): the first retry's delay; it doubles per attempt (with jitter).
+    public var webhookRetryDelay: Duration
+    /// `WEBHOOK_SECRET` (default none): signs webhook bodies (see ``WebhookSigner``). Never
+    /// logged or shown: the signer prints as `<redacted>`.
+    public var webhookSigner: WebhookSigner?
+    /// `WEBHOOK_ALLOWED_HOSTS` (default none: any host): the hosts `webhook_url` may name
+    /// (`*.example.com` for subdomains); see ``WebhookHostPolicy``.
+    public var webhookAllowedHosts: [String]
+    /// `JOB_RETENTION_HOURS` (default 168, fractions allowed; 0 keeps jobs forever): finished
+    /// jobs are deleted this long after their last update.
+    public var jobRetention: Duration
 
     /// `RATE_LIMIT_PER_MINUTE` (default 600): requests per minute per client across all routes;
     /// 0 disables rate limiting.
@@ -65,6 +81,15 @@ public struct HostConfiguration: Sendable {
         shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)
         logLevel = environment.string("LOG_LEVEL") ?? "info"
         authFailureLimit = try environment.integer("AUTH_FAILURE_LIMIT", default: 10, minimum: 0)
+        webhookTimeout = try environment.seconds("WEBHOOK_TIMEOUT", default: 10)
+        if webhookTimeout == .zero {
+            throw EnvironmentError(name: "WEBHOOK_TIMEOUT", value: environment.string("WEBHOOK_TIMEOUT") ?? "0", expected: "a number of seconds > 0, like 10 or 0.5")
+        }
+        webhookMaxAttempts = try environment.integer("WEBHOOK_MAX_ATTEMPTS", default: 5, minimum: 1)
+        webhookAllowedHosts = environment.list("WEBHOOK_ALLOWED_HOSTS")
+        webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
+        webhookSigner = environment.string("WEBHOOK_SECRET").map(WebhookSigner.init(secret:))
+        jobRetention = try environment.hours("JOB_RETENTION_HOURS", default: 168)
         rateLimitPerMinute = try environment.integer("RATE_LIMIT_PER_MINUTE", default: 600, minimum: 0)
         rateLimitBurst = try environment.integer("RATE_LIMIT_BURST", default: rateLimitPerMinute, minimum: 1)
         rateLimitMaxClients = try environment.integer("RATE_LIMIT_MAX_CLIENTS", default: 100_000, minimum: 16)

@@ -30,7 +30,7 @@ public final class RouteHostServer: Sendable {
     ///
     /// - Parameters:
     ///   - isServing: false for `routehost check`: modules are created but start nothing.
-    ///   - jobs: the job service; defaults to an in-memory one.
+    ///   - jobs: the job service; defaults to a ``DurableJobService`` on `LOCAL_STORAGE_PATH/jobs.sqlite`.
     public convenience init(
         manifest: Manifest, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
         isServing: Bool = true, jobs: (any JobService)? = nil
@@ -51,9 +51,11 @@ public final class RouteHostServer: Sendable {
         self.httpClients = httpClients
         let queueID = Int(ProcessInfo.processInfo.processIdentifier) &* 1_000_003 % 100_000_000
         let buildNumber = configuration.buildNumber
-        let jobs = jobs ?? InMemoryJobService(maxQueueLength: configuration.maxQueueLength) { queueLength in
-            EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: queueLength)
-        }
+        var jobsLogger = logger
+        jobsLogger[metadataKey: "component"] = "jobs"
+        let jobs = jobs ?? DurableJobService(
+            store: SQLiteJobStore(storagePath: configuration.storagePath, logger: jobsLogger), configuration: configuration,
+            queueID: queueID, logger: jobsLogger)
         let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
         let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
         self.services = services
@@ -65,6 +67,11 @@ public final class RouteHostServer: Sendable {
                 httpClients: httpClients, isServing: isServing, host: services)
         }
         services.registry = registry
+        for route in registry.routes {
+            if case .envelope(let handler) = route.handler.kind, route.manifest.queue == .webhook {
+                jobs.register(endpoint: route.manifest.fullPath, handler: handler)
+            }
+        }
     }
 
     /// Loads the manifest at `manifestPath` and builds the host; manifest and binding problems
@@ -103,9 +110,6 @@ public final class RouteHostServer: Sendable {
         let bodyReader = JSONBodyReader(maxBytes: configuration.maxBodyBytes, maxDepth: configuration.maxJSONDepth)
         for route in registry.routes {
             let manifest = route.manifest
-            if case .envelope(let handler) = route.handler.kind, manifest.queue == .webhook {
-                services.jobs.register(endpoint: manifest.fullPath, handler: handler)
-            }
             let group = router.group()
             let routeLimit = manifest.rateLimit.flatMap { makeLimiter(rate: $0.count, period: $0.period, burst: $0.count) }
             if globalLimit != nil || routeLimit != nil {
@@ -121,7 +125,7 @@ public final class RouteHostServer: Sendable {
                 responder: RouteEndpoint(
                     route: manifest, handler: route.handler, bodyReader: bodyReader,
                     validator: manifest.schema.map { PayloadValidator(schema: $0.validator) }, jobs: services.jobs,
-                    fields: services.fields))
+                    fields: services.fields, webhookHosts: WebhookHostPolicy(configuration.webhookAllowedHosts)))
         }
         let services = self.services
         router.get("/health") { _, _ in
@@ -146,7 +150,7 @@ public final class RouteHostServer: Sendable {
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+                additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
                 idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(
                 address: .hostname(host ?? configuration.host, port: port ?? configuration.port),
@@ -158,13 +162,9 @@ public final class RouteHostServer: Sendable {
     /// Serves until SIGTERM or SIGINT, then stops accepting, drains for up to
     /// `SHUTDOWN_GRACE_SECONDS`, shuts the modules down, and returns.
     public func run(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        let application = makeApplication(host: host, port: port, onServerRunning: onServerRunning)
-        var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: application)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
-        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        let group = makeServiceGroup(host: host, port: port, onServerRunning: onServerRunning)
         do {
-            try await ServiceGroup(configuration: groupConfiguration).run()
+            try await group.run()
         } catch {
             await shutdown()
             throw error
@@ -172,11 +172,37 @@ public final class RouteHostServer: Sendable {
         await shutdown()
     }
 
-    /// Shuts the modules and their HTTP clients down.
+    /// The services that make the running host: the job service (when it is a `Service`, as
+    /// ``DurableJobService`` is) and the HTTP server.
+    ///
+    /// Graceful shutdown runs in reverse order: the server stops accepting and drains its
+    /// requests, then the job workers drain, all within `SHUTDOWN_GRACE_SECONDS`. Call
+    /// ``shutdown()`` once the group has returned.
+    ///
+    /// - Parameter handlesSignals: whether SIGTERM and SIGINT start the graceful shutdown
+    ///   (tests pass false and call `triggerGracefulShutdown()`).
+    public func makeServiceGroup(
+        host: String? = nil, port: Int? = nil, handlesSignals: Bool = true,
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) -> ServiceGroup {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let jobs = self.services.jobs as? any Service {
+            services.append(.init(service: jobs))
+        }
+        services.append(.init(service: makeApplication(host: host, port: port, onServerRunning: onServerRunning)))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        return ServiceGroup(configuration: groupConfiguration)
+    }
+
+    /// Shuts the modules, the job service and the HTTP clients down.
     public func shutdown() async {
         for module in registry.modules {
             await module.instance.shutdown()
         }
+        await services.jobs.shutdown()
         await httpClients.shutdown()
     }
 }

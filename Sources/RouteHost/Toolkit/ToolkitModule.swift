@@ -65,12 +65,18 @@ public struct ToolkitModule: RouteModule {
         response["queue_id"] = .number(JSONNumber(host.fields.queueID))
         response["process_id"] = .number(JSONNumber(Int(host.fields.pid)))
         response["response"] = job.envelope ?? .null
-        response["webhook"] = job.webhook ?? .null
+        response["webhook"] = job.webhook?.json ?? .null
         return HandlerResponse(.object(response))
     }
 
     func jobsStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
-        let since = request.payload["since_seconds"]?.numberValue?.intValue ?? 600
+        var since = 600
+        if let value = request.payload["since_seconds"] {
+            guard let number = value.numberValue?.intValue, number >= 0 else {
+                throw RouteFailure(.badRequest, "Invalid payload: 'since_seconds' must be an integer ≥ 0 (seconds)")
+            }
+            since = number
+        }
         var statuses = JSONObject()
         for (jobID, status) in try await host.jobs.statuses(updatedWithin: .seconds(since)) {
             statuses[jobID] = .string(status.rawValue)

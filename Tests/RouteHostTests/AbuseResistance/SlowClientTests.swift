@@ -1,7 +1,9 @@
 import HummingbirdTesting
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import RouteHost
+import RouteHostTestSupport
 import Testing
 
 /// Slow and idle clients through real sockets.
@@ -60,6 +62,71 @@ import Testing
             let port = try #require(client.port)
             let connection = try await rawConnection(port: port, sending: "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(try await !closes(connection, within: .milliseconds(300)))
+        }
+    }
+}
+
+/// Inputs the HTTP parser or the connection limits reject, through real sockets.
+@Suite struct ConnectionLimitTests {
+    /// Sends `request` on a new connection and returns everything the server answers until it closes.
+    func exchange(port: Int, _ request: String) async throws -> String {
+        let collector = ResponseCollector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+        try await channel.closeFuture.get()
+        return collector.text
+    }
+
+    final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        private(set) var text = ""
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            text += String(buffer: unwrapInboundIn(data))
+        }
+    }
+
+    @Test func oversizedHeadersGetJSON431AndTheServerGoesOn() async throws {
+        let app = try TestHost.application()
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let huge = String(repeating: "a", count: 100_000)
+            let answer = try await exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: \(huge)\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 431"))
+            #expect(answer.contains(#"{"message":"Request header fields too large"#))
+            try await client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func garbageGetsJSON400() async throws {
+        let app = try TestHost.application()
+        try await app.test(.live) { client in
+            let answer = try await exchange(port: try #require(client.port), "NOT HTTP AT ALL\r\n\r\n")
+            #expect(answer.hasPrefix("HTTP/1.1 400"))
+            #expect(answer.contains(#"{"message":"Malformed HTTP request"#))
+        }
+    }
+
+    @Test func connectionsBeyondTheCapWaitUntilOneCloses() async throws {
+        try await LiveHost.withRunning(
+            manifest: TestHost.echoManifest, environment: ["MAX_CONNECTIONS": "1"], catalog: .withBuiltIns([EchoModule.self])
+        ) { host in
+            let holder = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: host.port).get()
+            try await holder.writeAndFlush(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: x\r\n")).get()
+            let answered = NIOLockedValueBox(false)
+            let waiting = Task {
+                let answer = try await exchange(port: host.port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answered.withLockedValue { $0 = true }
+                return answer
+            }
+            // a negative check: nothing to await, so give the host time to (wrongly) answer
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(answered.withLockedValue { $0 } == false)
+            try await holder.close()
+            let answer = try await waiting.value
+            #expect(answer.hasPrefix("HTTP/1.1 200"))
         }
     }
 }

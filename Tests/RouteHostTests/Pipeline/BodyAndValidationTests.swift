@@ -102,4 +102,28 @@ import Testing
             #expect(body["errors"]?.arrayValue?.first?["path"] == "/text")
         }
     }
+
+    @Test func rejectedInputChangesNothing() async throws {
+        try await TestHost.application(environment: ["MAX_BODY_BYTES": "200"]).test(.router) { client in
+            let bad: [(String, String?)] = [
+                ("", "application/json"), ("{\"text\": ", "application/json"), (#"{"text":"a","text":"b"}"#, "application/json"),
+                (#"{"text":"hi"}"#, "text/plain"), (#"{"text": 5}"#, "application/json"),
+                (#"{"text":""# + String(repeating: "x", count: 300) + #""}"#, "application/json"),
+                (#"{"text":"hi","webhook_url":"ftp://x"}"#, "application/json"),
+            ]
+            for (body, contentType) in bad {
+                var headers = TestHost.keyHeader
+                headers[.contentType] = contentType
+                try await client.execute(uri: "/v1/echo/say", method: .post, headers: headers, body: body.buffer) { response in
+                    #expect((400..<500).contains(response.status.code), "\(body)")
+                    #expect(response.headers[.contentType] == "application/json")
+                }
+            }
+            try await client.execute(uri: "/v1/toolkit/jobs/status", method: .post, headers: TestHost.jsonHeaders(), body: #"{"since_seconds": 3600}"#.buffer) { response in
+                #expect(response.status == .ok)
+                // only the jobs/status call itself is recorded
+                #expect(response.json["response"]?.objectValue?.count ?? -1 <= 1)
+            }
+        }
+    }
 }

@@ -1,0 +1,371 @@
+import Foundation
+import HummingbirdCore
+import JSONSchema
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// The job service the host runs: every job is kept in a ``JobStore``, queued jobs run on
+/// `QUEUE_WORKERS` workers, and finished queued jobs are delivered to their webhook.
+///
+/// It is also a swift-service-lifecycle `Service`: ``RouteHostServer`` runs it next to the HTTP
+/// server, so SIGTERM drains it.
+///
+/// Guarantees:
+/// - **Sync jobs** (`runNow`): one insert (`running`) before the handler and one update
+///   (`done` + envelope) after it. The first write makes a job that is running visible to
+///   job status and makes a crash during the handler leave a trace; it costs one SQLite
+///   commit (WAL, no fsync) on the request path. A sync job that a crash interrupted is not
+///   run again (its client already saw the connection drop): the next start finishes it as
+///   `done` with a 500 envelope that says so. If the store fails, the request is still served
+///   and the failure is logged.
+/// - **Queued jobs** (`enqueue`): committed as `queued` before the 202 is sent, so an accepted
+///   job is never lost. Workers claim them FIFO (by creation time) in one atomic update
+///   (`queued` → `running`, attempts + 1). A job that a crash interrupted is queued again at the
+///   next start and runs again (at-least-once; `attempts` tells); after
+///   ``maximumRunAttempts`` interrupted runs it ends `done` with a 500 instead, so one job
+///   that crashes the process cannot do so forever.
+/// - **Webhooks**: `done` and a `pending` delivery are committed together, before the first
+///   attempt; each attempt's outcome is recorded; pending deliveries resume at the next start.
+///   A delivered webhook is never sent again; see ``WebhookDeliverer`` for the one window in
+///   which a receiver can see a duplicate. Deliveries run beside the workers (at most
+///   ``maximumConcurrentDeliveries`` at once), so a slow or dead receiver never holds a worker.
+/// - **Shutdown**: workers stop claiming, running jobs finish (within the host's shutdown
+///   limit), waiting jobs stay `queued`. Webhook retries stop waiting, and once the workers
+///   are done no new attempt starts; attempts in flight finish (each is bounded by
+///   `WEBHOOK_TIMEOUT`) and are recorded. Undelivered webhooks stay `pending` and resume at the
+///   next start. When the shutdown limit runs out, what is still running is cancelled: a job
+///   goes back to `queued`, an attempt cut short is not counted.
+/// - **Retention**: `done` jobs not updated for `JOB_RETENTION_HOURS` are deleted at start and
+///   then periodically (hourly at most); jobs with a pending webhook are kept.
+///
+/// The store is opened on first use (or when the service starts), not at creation, so
+/// `routehost check` touches no file. Queued jobs only run while ``run()`` runs.
+public final class DurableJobService: JobService, Service {
+    /// Runs of one job (started and interrupted by a crash) after which it is not run again.
+    public static let maximumRunAttempts = 3
+    /// Webhook deliveries in progress at once (each with its retries).
+    public static let maximumConcurrentDeliveries = 64
+
+    public let store: any JobStore
+    public let fields: EnvelopeFields
+    private let configuration: HostConfiguration
+    private let logger: Logger
+    private let deliverer: WebhookDeliverer
+    private let handlers = NIOLockedValueBox<[String: JobHandler]>([:])
+    private let waiting: NIOLockedValueBox<Int>
+    private let averageRunTime = NIOLockedValueBox<Double>(1)
+    private let readiness = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let doorbell = JobDoorbell()
+    private let shutdownSignal = ShutdownSignal()
+    private let attemptsClosed = NIOLockedValueBox(false)
+    private let webhooks: (stream: AsyncStream<PendingWebhook>, continuation: AsyncStream<PendingWebhook>.Continuation)
+
+    /// - Parameters:
+    ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, the `WEBHOOK_*` settings,
+    ///     `JOB_RETENTION_HOURS` and `BUILD_NUMBER` are read from it.
+    ///   - queueID: the `queue_id` of every envelope.
+    public init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        let waiting = NIOLockedValueBox(0)
+        self.waiting = waiting
+        self.fields = EnvelopeFields(queueID: queueID, buildNumber: configuration.buildNumber, queueLength: { waiting.withLockedValue { $0 } })
+        self.deliverer = WebhookDeliverer(settings: configuration.webhookSettings, logger: logger)
+        self.webhooks = AsyncStream.makeStream(of: PendingWebhook.self)
+    }
+
+    public var queueLength: Int { waiting.withLockedValue { $0 } }
+
+    /// True once graceful shutdown has begun: no job is claimed any more.
+    public var isShuttingDown: Bool { shutdownSignal.isTriggered }
+
+    public func register(endpoint: String, handler: @escaping JobHandler) {
+        handlers.withLockedValue { $0[endpoint] = handler }
+    }
+
+    public func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> Envelope {
+        let started = Date()
+        var recorded = false
+        do {
+            try await ready()
+            try await store.insert(record(submission, status: .running, at: started))
+            recorded = true
+        } catch {
+            logger.error("could not record a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
+        }
+        let envelope = await JobExecution.run(submission, handler: handler, fields: fields)
+        if recorded {
+            do {
+                try await store.finish(jobID: submission.jobID, envelope: envelope.json.serialized(), at: Date())
+            } catch {
+                logger.error("could not record a finished job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
+            }
+        }
+        return envelope
+    }
+
+    public func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob {
+        do {
+            try await ready()
+        } catch {
+            logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
+            throw Self.storeUnavailable
+        }
+        let limit = configuration.maxQueueLength
+        let reserved = waiting.withLockedValue { waiting -> Bool in
+            if limit > 0 && waiting >= limit { return false }
+            waiting += 1
+            return true
+        }
+        guard reserved else { throw JobQueueFull(limit: limit, retryAfter: retryAfterEstimate()) }
+        do {
+            try await store.insert(record(submission, status: .queued, at: Date()))
+        } catch {
+            waiting.withLockedValue { $0 -= 1 }
+            logger.error("could not queue a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
+            throw Self.storeUnavailable
+        }
+        doorbell.ring()
+        return AcceptedJob(jobID: submission.jobID, id: submission.payload["id"] ?? .null, maxQueueLength: limit, queueLength: queueLength, fields: fields)
+    }
+
+    public func job(id: String) async throws -> JobRecord? {
+        try await ready()
+        return try await store.job(id: id)
+    }
+
+    public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
+        try await ready()
+        return try await store.statuses(updatedSince: Date().addingTimeInterval(-window.seconds))
+    }
+
+    /// Deletes the jobs past `JOB_RETENTION_HOURS` (0 keeps every job); returns how many.
+    @discardableResult
+    public func purgeExpiredJobs(now: Date = Date()) async -> Int {
+        let retention = configuration.jobRetention.seconds
+        guard retention > 0 else { return 0 }
+        do {
+            try await ready()
+            let purged = try await store.purge(updatedBefore: now.addingTimeInterval(-retention))
+            if purged > 0 { logger.info("purged old jobs", metadata: ["count": "\(purged)"]) }
+            return purged
+        } catch {
+            logger.error("could not purge old jobs", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// Runs the workers, the webhook deliveries and the retention sweep until graceful
+    /// shutdown (then drains, see the type's documentation) or cancellation.
+    public func run() async throws {
+        try await ready()
+        await purgeExpiredJobs()
+        let pending: [PendingWebhook]
+        do {
+            pending = try await store.pendingWebhooks()
+        } catch {
+            logger.error("could not read pending webhooks", metadata: ["error": "\(error)"])
+            pending = []
+        }
+        if !pending.isEmpty { logger.info("resuming webhook deliveries", metadata: ["count": "\(pending.count)"]) }
+        for webhook in pending { webhooks.continuation.yield(webhook) }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.deliverWebhooks() }
+                group.addTask { await self.purgePeriodically() }
+                await withDiscardingTaskGroup { workers in
+                    for _ in 0..<configuration.queueWorkers {
+                        workers.addTask { await self.work() }
+                    }
+                }
+                attemptsClosed.withLockedValue { $0 = true }
+                webhooks.continuation.finish()
+                shutdownSignal.trigger()
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+    }
+
+    /// Closes the store and the webhook client. Call it after ``run()`` has returned.
+    public func shutdown() async {
+        beginShutdown()
+        webhooks.continuation.finish()
+        await deliverer.shutdown()
+        let opened = readiness.withLockedValue { $0 }
+        guard let opened, (try? await opened.value) != nil else { return }
+        do {
+            try await store.close()
+        } catch {
+            logger.error("could not close the job store", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func beginShutdown() {
+        shutdownSignal.trigger()
+        doorbell.close()
+    }
+
+    // MARK: - Startup
+
+    /// Opens the store and recovers from the previous run, once; every entry point awaits it.
+    private func ready() async throws {
+        let task = readiness.withLockedValue { task in
+            if let task { return task }
+            let opening = Task { try await self.prepare() }
+            task = opening
+            return opening
+        }
+        try await task.value
+    }
+
+    private func prepare() async throws {
+        try await store.open()
+        let now = Date()
+        for job in try await store.jobs(status: .running) {
+            if job.webhookURL != nil {
+                try await store.requeue(jobID: job.id, at: now)
+                logger.warning("job interrupted by a restart: queued again", metadata: ["job_id": "\(job.id)", "attempts": "\(job.attempts)"])
+            } else {
+                var envelope = failureEnvelope(for: job, "Interrupted: the host stopped before this job finished; it was not run again")
+                envelope.runTime = nil
+                try await store.finish(jobID: job.id, envelope: envelope.json.serialized(), at: now)
+                logger.warning("sync job interrupted by a restart: finished as failed", metadata: ["job_id": "\(job.id)"])
+            }
+        }
+        let queued = try await store.count(status: .queued)
+        waiting.withLockedValue { $0 = queued }
+        if queued > 0 { logger.info("resuming queued jobs", metadata: ["count": "\(queued)"]) }
+    }
+
+    // MARK: - Workers
+
+    private func work() async {
+        while !shutdownSignal.isTriggered && !Task.isCancelled {
+            let job: JobRecord?
+            do {
+                job = try await store.claimNext(at: Date())
+            } catch {
+                logger.error("could not claim a job", metadata: ["error": "\(error)"])
+                _ = await shutdownSignal.sleep(for: .seconds(1))
+                continue
+            }
+            guard let job else {
+                await doorbell.wait()
+                continue
+            }
+            waiting.withLockedValue { $0 -= 1 }
+            await execute(job)
+        }
+    }
+
+    private func execute(_ job: JobRecord) async {
+        var jobLogger = logger
+        jobLogger[metadataKey: "job_id"] = .string(job.id)
+        jobLogger[metadataKey: "request_id"] = .string(job.requestID)
+        let request = HandlerRequest(
+            payload: job.payload, headers: job.headers, uri: URI(job.uri), requestID: job.requestID, jobID: job.id,
+            endpoint: job.endpoint, logger: jobLogger)
+        let envelope: Envelope
+        if job.attempts > Self.maximumRunAttempts {
+            envelope = failureEnvelope(for: job, "Not run again: \(job.attempts - 1) runs of this job were interrupted by a restart")
+        } else if let handler = handlers.withLockedValue({ $0[job.endpoint] }) {
+            envelope = await JobExecution.run(JobSubmission(request: request, webhookURL: job.webhookURL), handler: handler, fields: fields, queuedAt: job.createdAt)
+            if Task.isCancelled {
+                try? await store.requeue(jobID: job.id, at: Date())
+                waiting.withLockedValue { $0 += 1 }
+                jobLogger.warning("job cancelled by shutdown: queued again")
+                return
+            }
+            averageRunTime.withLockedValue { $0 = $0 * 0.8 + (envelope.runTime ?? 0) * 0.2 }
+        } else {
+            envelope = failureEnvelope(for: job, "No handler for \(job.endpoint): the route is no longer served as a queued route (check routes.json)")
+        }
+        let body = envelope.json.serialized()
+        do {
+            try await store.finish(jobID: job.id, envelope: body, at: Date())
+        } catch {
+            jobLogger.error("could not record a finished job; it runs again at the next start", metadata: ["error": "\(error)"])
+            return
+        }
+        if let url = job.webhookURL {
+            webhooks.continuation.yield(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
+        }
+    }
+
+    // MARK: - Webhooks and retention
+
+    private func deliverWebhooks() async {
+        await withTaskGroup(of: Void.self) { group in
+            var active = 0
+            for await webhook in webhooks.stream {
+                if active >= Self.maximumConcurrentDeliveries {
+                    await group.next()
+                    active -= 1
+                }
+                group.addTask { await self.deliver(webhook) }
+                active += 1
+            }
+        }
+    }
+
+    private func deliver(_ webhook: PendingWebhook) async {
+        _ = await deliverer.deliver(webhook, mayAttempt: { !attemptsClosed.withLockedValue { $0 } }) { delivery in
+            do {
+                try await store.recordWebhook(jobID: webhook.jobID, delivery, at: Date())
+            } catch {
+                logger.error("could not record a webhook attempt", metadata: ["job_id": "\(webhook.jobID)", "error": "\(error)"])
+            }
+        } sleep: { delay in
+            await shutdownSignal.sleep(for: delay)
+        }
+    }
+
+    private func purgePeriodically() async {
+        let retention = configuration.jobRetention.seconds
+        guard retention > 0 else { return }
+        let interval = Duration.seconds(min(3600, max(1, retention / 4)))
+        while await shutdownSignal.sleep(for: interval) {
+            await purgeExpiredJobs()
+        }
+    }
+
+    // MARK: - Helpers
+
+    private static let storeUnavailable = RouteFailure(.serviceUnavailable, "The job queue is unavailable right now; try again shortly")
+
+    private func record(_ submission: JobSubmission, status: JobStatus, at date: Date) -> JobRecord {
+        let request = submission.request
+        return JobRecord(
+            id: submission.jobID, endpoint: submission.endpoint, status: status, payload: submission.payload,
+            requestID: request.requestID, uri: request.uri.description, headers: request.headers, webhookURL: submission.webhookURL,
+            createdAt: date, updatedAt: date, startedAt: status == .running ? date : nil, attempts: status == .running ? 1 : 0)
+    }
+
+    private func failureEnvelope(for job: JobRecord, _ message: String) -> Envelope {
+        var envelope = Envelope(endpoint: job.endpoint, code: 500, fields: fields)
+        envelope.id = job.payload["id"] ?? .null
+        envelope.jobID = job.id
+        envelope.message = .string(message)
+        envelope.runTime = 0
+        envelope.queueTime = Date().timeIntervalSince(job.createdAt)
+        envelope.totalTime = envelope.queueTime
+        return envelope
+    }
+
+    /// A `Retry-After` for a full queue: the time the workers need for the jobs ahead, 1–60 s.
+    private func retryAfterEstimate() -> Int {
+        let perJob = averageRunTime.withLockedValue { $0 }
+        let seconds = perJob * Double(queueLength) / Double(max(configuration.queueWorkers, 1))
+        return Int(min(60, max(1, seconds.rounded(.up))))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, with fractions.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

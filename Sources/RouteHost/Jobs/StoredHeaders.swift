@@ -1,0 +1,23 @@
+import HTTPTypes
+import JSONSchema
+
+/// A job's request headers as the store keeps them: `[["name","value"], ...]`, credentials left out.
+enum StoredHeaders {
+    /// Never written to disk.
+    static let credentials: Set<HTTPField.Name> = [.authorization, .proxyAuthorization, .cookie, HTTPField.Name("X-API-Key")!]
+
+    static func encode(_ headers: HTTPFields) -> String {
+        JSONValue.array(
+            headers.filter { !credentials.contains($0.name) }.map { .array([.string($0.name.rawName), .string($0.value)]) }
+        ).serializedString()
+    }
+
+    static func decode(_ text: String) -> HTTPFields {
+        var headers = HTTPFields()
+        for pair in (try? JSONParser.parse(text))?.arrayValue ?? [] {
+            guard let name = pair[0]?.stringValue.flatMap({ HTTPField.Name($0) }), let value = pair[1]?.stringValue else { continue }
+            headers.append(HTTPField(name: name, value: value))
+        }
+        return headers
+    }
+}

@@ -1,0 +1,327 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSONSchema
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// A resilient client of one upstream HTTP service, for modules that proxy it.
+///
+/// - Its own `HTTPClient`: no decompression, no redirects, a pool of ``UpstreamConfiguration/poolSize``
+///   connections, a connect timeout, and no hidden connection retries (so a refused connection
+///   fails at once and the ``RetryPolicy`` decides). Created on first use.
+/// - ``send(_:logger:)``: circuit breaker, then up to `retry.attempts` attempts. Retried: connect
+///   errors, timeouts before the response head, broken connections before the head, and 5xx.
+///   Never retried: anything after the head has been accepted (so nothing after the first byte
+///   reaches our client). Each discarded answer is read (up to 64 KiB) or closed.
+/// - ``json(_:logger:)`` for small JSON answers, ``relay(_:logger:headers:)`` for streams.
+/// - 4xx answers are passed through with the upstream's status and JSON (text is wrapped as
+///   `{"error": text}`), `Retry-After` included; transport errors become our own 502/503/504 JSON;
+///   a 5xx that survives its retries becomes 502 (503 and 504 keep their status).
+/// - ``health``: a ``HealthCache`` of `GET <healthPath>` probes (one attempt, short timeout),
+///   never consulted on the request path.
+///
+/// ```swift
+/// let upstream = UpstreamClient(configuration: configuration, httpClients: context.httpClients, logger: context.logger)
+/// let info = try await upstream.json(.postJSON("/v1/info", ["url": "..."]), logger: request.logger)
+/// ```
+public final class UpstreamClient: Sendable {
+    public let configuration: UpstreamConfiguration
+    public let breaker: CircuitBreaker
+    public let health: HealthCache
+    private let httpClients: HTTPClientFactory
+    private let client = NIOLockedValueBox<HTTPClient?>(nil)
+    private let logger: Logger
+
+    /// The most of an error answer that is read (the rest is dropped with the connection).
+    static let maxErrorBodyBytes = 64 * 1024
+
+    public init(configuration: UpstreamConfiguration, httpClients: HTTPClientFactory, logger: Logger) {
+        self.configuration = configuration
+        self.breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
+        self.httpClients = httpClients
+        self.logger = logger
+        let probe = HealthProbe(configuration: configuration)
+        let clientBox = client
+        let factory = httpClients
+        self.health = HealthCache(ttl: configuration.healthTTL) {
+            await probe.run(client: Self.httpClient(in: clientBox, factory: factory, configuration: configuration))
+        }
+    }
+
+    /// Stops health probing. The HTTP client itself is shut down by the host's ``HTTPClientFactory``.
+    public func shutdown() {
+        health.shutdown()
+    }
+
+    var httpClient: HTTPClient {
+        Self.httpClient(in: client, factory: httpClients, configuration: configuration)
+    }
+
+    private static func httpClient(in box: NIOLockedValueBox<HTTPClient?>, factory: HTTPClientFactory, configuration: UpstreamConfiguration) -> HTTPClient {
+        box.withLockedValue { client in
+            if let client { return client }
+            var settings = HTTPClient.Configuration(
+                redirectConfiguration: .disallow,
+                timeout: .init(connect: configuration.connectTimeout.timeAmount, read: nil),
+                decompression: .disabled)
+            settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.poolSize
+            settings.connectionPool.retryConnectionEstablishment = false
+            if let size = configuration.receiveBufferBytes {
+                settings.http1_1ConnectionDebugInitializer = { channel in
+                    channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+                }
+            }
+            let made = factory.makeClient(configuration: settings)
+            client = made
+            return made
+        }
+    }
+
+    // MARK: Sending
+
+    /// Sends `request` through the breaker and the retry policy.
+    ///
+    /// - Returns: the upstream's answer when its status is below 500; its body must be consumed or
+    ///   dropped (dropping it closes the connection).
+    /// - Throws: ``RouteFailure`` with our answer (circuit open, transport error, 5xx after the
+    ///   retries), or `CancellationError`.
+    public func send(_ request: UpstreamRequest, logger: Logger) async throws -> HTTPClientResponse {
+        let permit = breaker.acquire()
+        if case .rejected(let retryAfter) = permit {
+            logger.warning("circuit open; request refused", metadata: ["retry_after": "\(retryAfter.secondsValue)"])
+            throw UpstreamError.circuitOpen(retryAfter: retryAfter).routeFailure(serviceName: configuration.serviceName)
+        }
+        let attempts = permit == .allowed(trial: true) ? 1 : configuration.retry.attempts
+        let prepared = prepare(request)
+        var attempt = 1
+        while true {
+            let outcome: AttemptOutcome
+            do {
+                outcome = try await self.attempt(prepared, number: attempt, of: attempts, logger: logger)
+            } catch {
+                breaker.record(.abandoned, for: permit)
+                throw error
+            }
+            switch outcome {
+            case .answer(let response):
+                breaker.record(.success, for: permit)
+                return response
+            case .failed(let failure):
+                breaker.record(.failure, for: permit)
+                throw failure
+            case .retry(let delay):
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    breaker.record(.abandoned, for: permit)
+                    throw error
+                }
+                attempt += 1
+            }
+        }
+    }
+
+    private enum AttemptOutcome {
+        case answer(HTTPClientResponse)
+        case failed(RouteFailure)
+        case retry(after: Duration)
+    }
+
+    private func attempt(_ request: HTTPClientRequest, number: Int, of attempts: Int, logger: Logger) async throws -> AttemptOutcome {
+        let service = configuration.serviceName
+        let response: HTTPClientResponse
+        do {
+            response = try await httpClient.execute(request, deadline: .now() + configuration.headTimeout.timeAmount, logger: logger)
+        } catch {
+            if error is CancellationError || Task.isCancelled { throw CancellationError() }
+            let failure = UpstreamError.classify(error, headTimeout: configuration.headTimeout)
+            let last = number >= attempts || !failure.isRetryable
+            logger.warning("upstream attempt failed", metadata: [
+                "attempt": "\(number)/\(attempts)", "error": "\(failure)", "url": "\(request.url)", "final": "\(last)",
+            ])
+            if last { return .failed(failure.routeFailure(serviceName: service)) }
+            return .retry(after: configuration.retry.delay(beforeAttempt: number + 1) ?? .zero)
+        }
+        guard response.status.code >= 500 else { return .answer(response) }
+        let retryAfter = response.headers.first(name: "retry-after").flatMap { RetryAfter.parse($0) }
+        let retryable = response.status.code != 501 && response.status.code != 505
+        let delay = configuration.retry.delay(beforeAttempt: number + 1, retryAfter: retryAfter)
+        let body = await Self.readSmallBody(response.body, limit: Self.maxErrorBodyBytes, timeout: configuration.headTimeout)
+        let last = number >= attempts || !retryable || delay == nil
+        logger.warning("upstream answered with a server error", metadata: [
+            "attempt": "\(number)/\(attempts)", "status": "\(response.status.code)", "url": "\(request.url)", "final": "\(last)",
+        ])
+        if last { return .failed(Self.serverErrorFailure(status: response.status.code, body: body, headers: response.headers, service: service)) }
+        return .retry(after: delay ?? .zero)
+    }
+
+    private func prepare(_ request: UpstreamRequest) -> HTTPClientRequest {
+        var prepared = HTTPClientRequest(url: configuration.url(request.path))
+        prepared.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers {
+            prepared.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if !prepared.headers.contains(name: "user-agent") {
+            prepared.headers.add(name: "User-Agent", value: "RouteHost/\(RouteHostVersion.current)")
+        }
+        if let body = request.body {
+            prepared.body = .bytes(body)
+        }
+        return prepared
+    }
+
+    // MARK: Answers
+
+    /// Sends `request` and returns the upstream's JSON answer (2xx).
+    ///
+    /// - Throws: ``RouteFailure``: the upstream's 4xx passed through, our 502 for a 2xx that is
+    ///   not JSON, too large, or too slow, and everything ``send(_:logger:)`` throws.
+    public func json(_ request: UpstreamRequest, logger: Logger) async throws -> JSONValue {
+        var request = request
+        if request.headers[.accept] == nil { request.headers[.accept] = "application/json" }
+        let response = try await send(request, logger: logger)
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure(for: response, logger: logger)
+        }
+        let bytes: ByteBuffer
+        do {
+            bytes = try await Self.withTimeout(configuration.streamIdleTimeout) {
+                try await response.body.collect(upTo: self.configuration.maxResponseBytes)
+            }
+        } catch is NIOTooManyBytesError {
+            throw invalidAnswer("the answer is larger than \(configuration.maxResponseBytes) bytes", logger: logger)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            breaker.recordLateFailure()
+            throw invalidAnswer("the answer broke off", logger: logger)
+        }
+        do {
+            return try JSONParser.parse(bytes.readableBytesView)
+        } catch {
+            throw invalidAnswer("the answer is not JSON (\(error.message))", logger: logger)
+        }
+    }
+
+    /// Sends `request` and streams a 2xx answer to our client (see ``StreamRelay``).
+    ///
+    /// `Content-Length`, `Content-Range` and `Accept-Ranges` are relayed; `headers` adds the
+    /// rest (content type, file name, ...) from the upstream's head.
+    ///
+    /// - Throws: ``RouteFailure`` for anything but a 2xx (see ``send(_:logger:)``).
+    public func relay(
+        _ request: UpstreamRequest, logger: Logger, headers makeHeaders: (UpstreamHead) -> HTTPFields
+    ) async throws -> Response {
+        let response = try await send(request, logger: logger)
+        guard (200..<300).contains(response.status.code) else {
+            throw await failure(for: response, logger: logger)
+        }
+        var headers = makeHeaders(UpstreamHead(response))
+        for name in ["Content-Range", "Accept-Ranges"] {
+            if let value = response.headers.first(name: name), let field = HTTPField.Name(name) {
+                headers[field] = value
+            }
+        }
+        let contentLength = response.headers.first(name: "content-length").flatMap { Int($0) }
+        let status = HTTPResponse.Status(code: Int(response.status.code))
+        if response.status == .noContent || response.status == .resetContent {
+            return Response(status: status, headers: headers)
+        }
+        let relay = StreamRelay(idleTimeout: configuration.streamIdleTimeout, logger: logger) { [breaker] in
+            breaker.recordLateFailure()
+        }
+        return relay.response(status: status, headers: headers, body: response.body, contentLength: contentLength)
+    }
+
+    /// Our answer for a non-2xx `response` that ``send(_:logger:)`` returned: 4xx passed through,
+    /// 3xx (redirects are not followed) a 502.
+    public func failure(for response: HTTPClientResponse, logger: Logger) async -> RouteFailure {
+        let service = configuration.serviceName
+        let code = Int(response.status.code)
+        guard (400..<500).contains(code) else {
+            logger.warning("upstream answered with an unexpected status", metadata: ["status": "\(code)"])
+            return .upstream(.badGateway, ["error": .string("\(service) service failed"), "reason": .string("unexpected HTTP \(code)")])
+        }
+        let body = await Self.readSmallBody(response.body, limit: Self.maxErrorBodyBytes, timeout: configuration.headTimeout)
+        var headers = HTTPFields()
+        for name in ["Retry-After", "Content-Range"] {
+            if let value = response.headers.first(name: name), let field = HTTPField.Name(name) {
+                headers[field] = value
+            }
+        }
+        logger.info("upstream refused the request", metadata: ["status": "\(code)"])
+        let json = Self.clientErrorBody(body, reason: response.status.reasonPhrase, code: code)
+        return RouteFailure(HTTPResponse.Status(code: code), message: json, body: json, headers: headers)
+    }
+
+    private func invalidAnswer(_ reason: String, logger: Logger) -> RouteFailure {
+        logger.error("upstream sent an invalid answer", metadata: ["reason": "\(reason)"])
+        return .upstream(.badGateway, [
+            "error": .string("\(configuration.serviceName) service returned an invalid response"), "reason": .string(reason),
+        ])
+    }
+
+    /// The JSON of a 4xx: the upstream's JSON object or array as is, anything else as `{"error": text}`.
+    static func clientErrorBody(_ body: [UInt8]?, reason: String, code: Int) -> JSONValue {
+        if let body, let json = try? JSONParser.parse(body) {
+            switch json {
+            case .object, .array: return json
+            case .string(let text): return ["error": .string(text)]
+            default: break
+            }
+        }
+        let text = body.map { Self.printable(String(decoding: $0, as: UTF8.self)) } ?? ""
+        return ["error": .string(text.isEmpty ? "HTTP \(code) \(reason)" : text)]
+    }
+
+    /// Our answer for a 5xx that survived its retries: 503 and 504 keep their status, others
+    /// become 502; the upstream's own `error`/`message` text is kept, nothing else of its body.
+    static func serverErrorFailure(status: UInt, body: [UInt8]?, headers: HTTPHeaders, service: String) -> RouteFailure {
+        let code = Int(status)
+        var reason = "HTTP \(code)"
+        if let body, let json = try? JSONParser.parse(body),
+            let text = json["error"]?.stringValue ?? json["message"]?.stringValue
+        {
+            reason += ": " + printable(text)
+        }
+        var fields = HTTPFields()
+        if let retryAfter = headers.first(name: "retry-after") { fields[.retryAfter] = retryAfter }
+        let ours: HTTPResponse.Status = code == 503 ? .serviceUnavailable : code == 504 ? .gatewayTimeout : .badGateway
+        return .upstream(ours, ["error": .string("\(service) service failed"), "reason": .string(reason)], headers: fields)
+    }
+
+    /// `text` trimmed, without control characters, at most 1000 characters.
+    static func printable(_ text: String) -> String {
+        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return cleaned.count > 1000 ? String(cleaned.prefix(1000)) + "…" : cleaned
+    }
+
+    /// Reads a small body; nil (and the connection closed) when it is larger than `limit`, breaks
+    /// off, or takes longer than `timeout`.
+    static func readSmallBody(_ body: HTTPClientResponse.Body, limit: Int, timeout: Duration) async -> [UInt8]? {
+        do {
+            let buffer = try await withTimeout(timeout) { try await body.collect(upTo: limit) }
+            return Array(buffer.readableBytesView)
+        } catch {
+            return nil
+        }
+    }
+
+    /// Runs `operation`, throwing ``UpstreamError/timeout(_:)`` when it takes longer than `timeout`.
+    static func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw UpstreamError.timeout(timeout)
+            }
+            defer { group.cancelAll() }
+            guard let result = try await group.next() else { throw CancellationError() }
+            return result
+        }
+    }
+}

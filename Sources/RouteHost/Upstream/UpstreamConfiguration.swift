@@ -1,0 +1,147 @@
+import Foundation
+import JSONSchema
+import NIOCore
+
+/// The settings of one upstream relay: where the service is, and how patient to be with it.
+///
+/// ``init(serviceName:baseURL:environment:prefix:)`` reads every setting from the environment
+/// under a prefix, so that each proxy module gets the same knobs (`YOUTUBE_RETRY_ATTEMPTS`,
+/// `OTHER_RETRY_ATTEMPTS`, ...). Durations are seconds and accept fractions.
+///
+/// | variable (`<P>` = prefix)   | default | meaning |
+/// |-----------------------------|---------|---------|
+/// | `<P>_SERVICE_TIMEOUT`       | 30      | time to the response head, per attempt |
+/// | `<P>_CONNECT_TIMEOUT`       | 5       | time to open a connection |
+/// | `<P>_STREAM_IDLE_TIMEOUT`   | 30      | longest wait for the next body bytes of the upstream |
+/// | `<P>_RETRY_ATTEMPTS`        | 3       | attempts per request, the first included |
+/// | `<P>_RETRY_DELAY`           | 1       | backoff base (doubles per attempt, plus up to 50 % jitter) |
+/// | `<P>_RETRY_MAX_DELAY`       | 30      | cap of one backoff |
+/// | `<P>_RETRY_AFTER_MAX`       | 10      | longest upstream `Retry-After` waited for; longer ones end the retries |
+/// | `<P>_BREAKER_THRESHOLD`     | 5       | consecutive failed requests that open the circuit (0: no breaker) |
+/// | `<P>_BREAKER_COOLDOWN`      | 30      | how long the circuit stays open before one trial request |
+/// | `<P>_HEALTH_TTL`            | 10      | how long a health probe result is reused (failures: a fifth of it) |
+/// | `<P>_HEALTH_TIMEOUT`        | 3       | timeout of one health probe |
+/// | `<P>_POOL_SIZE`             | 64      | connections kept to the upstream (each stream holds one) |
+/// | `<P>_MAX_RESPONSE_BYTES`    | 16777216| largest JSON answer read into memory |
+/// | `<P>_RECEIVE_BUFFER_BYTES`  | 1048576 | `SO_RCVBUF` of upstream connections (0: kernel autotuning) |
+public struct UpstreamConfiguration: Sendable {
+    /// The name used in messages to clients (`"YouTube"` → "YouTube service is currently unavailable").
+    public var serviceName: String
+    /// The service's base URL (`http://localhost:3001`); request paths are appended to it.
+    public var baseURL: URL
+    public var connectTimeout: Duration
+    /// The time to the response head of one attempt (not the body).
+    public var headTimeout: Duration
+    /// The longest wait for the next bytes of a streamed body. Time spent waiting for our own
+    /// client to take bytes (backpressure) does not count.
+    public var streamIdleTimeout: Duration
+    public var retry: RetryPolicy
+    public var breakerThreshold: Int
+    public var breakerCooldown: Duration
+    /// The path probed by health checks.
+    public var healthPath: String
+    public var healthTTL: Duration
+    public var healthTimeout: Duration
+    public var poolSize: Int
+    public var maxResponseBytes: Int
+    /// `SO_RCVBUF` of upstream connections (nil: the kernel's autotuning, which on Linux may
+    /// grow each connection's buffer to `tcp_rmem`'s maximum). A fixed size bounds the kernel
+    /// memory each stream holds and what the upstream sends after our client goes away.
+    public var receiveBufferBytes: Int?
+
+    /// Settings with the defaults of the table above.
+    public init(serviceName: String, baseURL: URL) {
+        self.serviceName = serviceName
+        self.baseURL = baseURL
+        connectTimeout = .seconds(5)
+        headTimeout = .seconds(30)
+        streamIdleTimeout = .seconds(30)
+        retry = RetryPolicy(attempts: 3, baseDelay: .seconds(1))
+        breakerThreshold = 5
+        breakerCooldown = .seconds(30)
+        healthPath = "/healthz"
+        healthTTL = .seconds(10)
+        healthTimeout = .seconds(3)
+        poolSize = 64
+        maxResponseBytes = 16 << 20
+        receiveBufferBytes = 1 << 20
+    }
+
+    /// Settings read from `environment` under `prefix` (see the table above).
+    ///
+    /// - Throws: ``EnvironmentError`` naming the first variable that does not parse.
+    public init(serviceName: String, baseURL: URL, environment: EnvironmentValues, prefix: String) throws(EnvironmentError) {
+        self.init(serviceName: serviceName, baseURL: baseURL)
+        let p = prefix
+        headTimeout = try environment.seconds("\(p)_SERVICE_TIMEOUT", default: 30)
+        connectTimeout = try environment.seconds("\(p)_CONNECT_TIMEOUT", default: 5)
+        streamIdleTimeout = try environment.seconds("\(p)_STREAM_IDLE_TIMEOUT", default: 30)
+        retry = RetryPolicy(
+            attempts: try environment.integer("\(p)_RETRY_ATTEMPTS", default: 3, minimum: 1),
+            baseDelay: try environment.seconds("\(p)_RETRY_DELAY", default: 1),
+            maxDelay: try environment.seconds("\(p)_RETRY_MAX_DELAY", default: 30),
+            maxRetryAfter: try environment.seconds("\(p)_RETRY_AFTER_MAX", default: 10))
+        breakerThreshold = try environment.integer("\(p)_BREAKER_THRESHOLD", default: 5, minimum: 0)
+        breakerCooldown = try environment.seconds("\(p)_BREAKER_COOLDOWN", default: 30)
+        healthTTL = try environment.seconds("\(p)_HEALTH_TTL", default: 10)
+        healthTimeout = try environment.seconds("\(p)_HEALTH_TIMEOUT", default: 3)
+        poolSize = try environment.integer("\(p)_POOL_SIZE", default: 64, minimum: 1)
+        maxResponseBytes = try environment.integer("\(p)_MAX_RESPONSE_BYTES", default: 16 << 20, minimum: 1024)
+        let receiveBuffer = try environment.integer("\(p)_RECEIVE_BUFFER_BYTES", default: 1 << 20, minimum: 0)
+        receiveBufferBytes = receiveBuffer == 0 ? nil : receiveBuffer
+    }
+
+    /// The URL of `path` (starting with `/`) on the service.
+    public func url(_ path: String) -> String {
+        var base = baseURL.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return base + path
+    }
+
+    /// The effective settings as discovery shows them (no secrets: the URL's user, password
+    /// and query are dropped). Durations are in seconds.
+    public var json: JSONValue {
+        var object = JSONObject()
+        object["service_url"] = .string(Self.redacted(baseURL))
+        object["service_timeout"] = Self.seconds(headTimeout)
+        object["connect_timeout"] = Self.seconds(connectTimeout)
+        object["stream_idle_timeout"] = Self.seconds(streamIdleTimeout)
+        object["retry_attempts"] = .number(JSONNumber(retry.attempts))
+        object["retry_delay"] = Self.seconds(retry.baseDelay)
+        object["retry_max_delay"] = Self.seconds(retry.maxDelay)
+        object["retry_after_max"] = Self.seconds(retry.maxRetryAfter)
+        object["breaker_threshold"] = .number(JSONNumber(breakerThreshold))
+        object["breaker_cooldown"] = Self.seconds(breakerCooldown)
+        object["health_ttl"] = Self.seconds(healthTTL)
+        object["health_timeout"] = Self.seconds(healthTimeout)
+        object["pool_size"] = .number(JSONNumber(poolSize))
+        object["max_response_bytes"] = .number(JSONNumber(maxResponseBytes))
+        object["receive_buffer_bytes"] = receiveBufferBytes.map { .number(JSONNumber($0)) } ?? .null
+        return .object(object)
+    }
+
+    /// `url` without user information or query.
+    public static func redacted(_ url: URL) -> String {
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url.absoluteString }
+        components.user = nil
+        components.password = nil
+        components.query = nil
+        return components.string ?? url.absoluteString
+    }
+
+    static func seconds(_ duration: Duration) -> JSONValue {
+        .number(JSONNumber((duration.secondsValue * 1000).rounded() / 1000))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    public var secondsValue: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// The duration as a NIO `TimeAmount`.
+    var timeAmount: TimeAmount {
+        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+    }
+}

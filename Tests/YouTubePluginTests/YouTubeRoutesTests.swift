@@ -1,0 +1,327 @@
+import Foundation
+import HTTPTypes
+import JSONSchema
+import RouteHost
+import RouteHostTestSupport
+import Testing
+import YouTubePlugin
+
+extension LiveYouTubeTests {
+    /// Relay behaviour over real sockets: the live host with the repository's routes.json, relaying
+    /// to a fake downloader. Serialized: the timing bounds assume the machine is not shared by
+    /// another test.
+    @Suite struct RoutesTests {
+        // MARK: Input
+
+        @Test func infoPutsTheUpstreamDataInTheEnvelopeAndNormalisesTheURL() async throws {
+            try await YouTubeHarness.run { host, fake in
+                let answer = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://youtu.be/dQw4w9WgXcQ?t=42","id":"ref-1"}"#)
+                #expect(answer.status == 200)
+                let envelope = try #require(answer.json)
+                #expect(envelope["code"] == 200)
+                #expect(envelope["id"] == "ref-1")
+                #expect(envelope["message"] == "success")
+                #expect(envelope["endpoint"] == "/v1/media/youtube/info")
+                #expect(envelope["response"]?["videoId"] == "dQw4w9WgXcQ")
+                #expect(envelope["response"]?["author"]?["name"] == "Someone")
+                #expect(envelope["response"]?["success"] == nil)
+                #expect(fake.stats.lastBody(.info) == ["url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"])
+                #expect(fake.count(.healthz) == 0)
+            }
+        }
+
+        @Test func queuedInfoIsDeliveredToTheWebhookWithTheSameJobID() async throws {
+            try await WebhookReceiver.with { receiver in
+                try await YouTubeHarness.run { host, fake in
+                    let body = #"{"url":"https://youtu.be/dQw4w9WgXcQ","id":"queued-1","webhook_url":"\#(receiver.url)"}"#
+                    let accepted = try await host.request(.post, "/v1/media/youtube/info", json: body)
+                    #expect(accepted.status == 202)
+                    let jobID = try #require(accepted.json?["job_id"]?.stringValue)
+                    #expect(accepted.json?["message"] == "processing")
+                    #expect(accepted.json?["id"] == "queued-1")
+                    try await receiver.waitForDeliveries(1)
+                    let delivered = try #require(receiver.successes.first?.json)
+                    #expect(delivered["job_id"] == .string(jobID))
+                    #expect(delivered["code"] == 200)
+                    #expect(delivered["id"] == "queued-1")
+                    #expect(delivered["response"]?["videoId"] == "dQw4w9WgXcQ")
+                    #expect(fake.count(.info) == 1)
+                    let status = try await host.request(.post, "/v1/toolkit/job/status", json: #"{"job_id":"\#(jobID)"}"#)
+                    #expect(status.json?["response"]?["job_status"] == "done")
+                    #expect(status.json?["response"]?["response"]?["response"]?["videoId"] == "dQw4w9WgXcQ")
+                }
+            }
+        }
+
+        @Test func invalidURLsAndQualitiesAre400WithoutAnyUpstreamCall() async throws {
+            try await YouTubeHarness.run { host, fake in
+                let bad = [
+                    ("/v1/media/youtube/info", #"{"url":"https://vimeo.com/123"}"#),
+                    ("/v1/media/youtube/mp3", #"{"url":"https://youtube.com/watch?v=short"}"#),
+                    ("/v1/media/youtube/mp4", #"{"url":"https://youtu.be/dQw4w9WgXcQ","quality":"999p"}"#),
+                    ("/v1/media/youtube/mp3", #"{"url":"https://youtu.be/dQw4w9WgXcQ","quality":"highest"}"#),
+                    ("/v1/media/youtube/mp3", #"{"url":42}"#),
+                ]
+                for (path, body) in bad {
+                    let answer = try await host.request(.post, path, json: body)
+                    #expect(answer.status == 400, "\(path) \(body)")
+                    let message = answer.json?["message"]?.stringValue ?? answer.json?["message"]?.stringValue ?? ""
+                    #expect(message.hasPrefix("Invalid payload: "), "\(answer.text)")
+                }
+                let info = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://vimeo.com/123"}"#)
+                #expect(info.json?["message"]?.stringValue?.contains("YouTube video URL") == true)
+                #expect(fake.stats.requests.isEmpty)
+            }
+        }
+
+        @Test func qualityDefaultsAndIsForwarded() async throws {
+            try await YouTubeHarness.run { host, fake in
+                fake.media.size = 1000
+                _ = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body("https://m.youtube.com/shorts/dQw4w9WgXcQ"))
+                #expect(fake.stats.lastBody(.mp3) == ["url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "quality": "highestaudio"])
+                _ = try await host.request(.post, "/v1/media/youtube/mp4", json: #"{"url":"https://youtu.be/dQw4w9WgXcQ","quality":"720p"}"#)
+                #expect(fake.stats.lastBody(.mp4) == ["url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ", "quality": "720p"])
+                _ = try await host.request(.post, "/v1/media/youtube/mp4", json: #"{"url":"https://youtu.be/dQw4w9WgXcQ"}"#)
+                #expect(fake.stats.lastBody(.mp4)?["quality"] == "highest")
+            }
+        }
+
+        @Test func discoveryDescribesTheServiceWithoutSecrets() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_RETRY_ATTEMPTS": "4"], serviceURL: nil) { host, fake in
+                let answer = try await host.request(.get, "/v1/media/youtube")
+                #expect(answer.status == 200)
+                let document = try #require(answer.json)
+                #expect(document["service"] == "youtube")
+                #expect(document["endpoints"]?.arrayValue?.count == 5)
+                #expect(document["backend"]?["url"]?.stringValue == fake.baseURL)
+                #expect(document["backend"]?["circuit"]?["state"] == "closed")
+                #expect(document["configuration"]?["retry_attempts"] == 4)
+                #expect(document["configuration"]?["retry_delay"] == 0.01)
+                #expect(!answer.text.contains(host.apiKey))
+                // Discovery never waits for a probe: the first one starts in the background.
+                #expect(document["backend"]?["health"]?["status"] == "unknown")
+                try await fake.waitUntil { $0.count(.healthz) == 1 }
+                #expect(try await host.request(.get, "/v1/media/youtube/health").status == 200)
+                let later = try await host.request(.get, "/v1/media/youtube")
+                #expect(later.json?["backend"]?["health"]?["status"] == "healthy")
+                #expect(fake.count(.healthz) == 1)
+                let unauthenticated = try await host.request(.get, "/v1/media/youtube", key: nil)
+                #expect(unauthenticated.status == 401)
+            }
+        }
+
+        // MARK: Retries
+
+        @Test func retriesServerErrorsWithBackoffThenSucceeds() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_RETRY_DELAY": "0.05"]) { host, fake in
+                fake.media.size = 10_000
+                fake.set(.failTimes(2, status: 503), for: .mp3)
+                let started = ContinuousClock.now
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                let elapsed = ContinuousClock.now - started
+                #expect(answer.status == 200)
+                #expect(answer.body.readableBytes == 10_000)
+                #expect(fake.count(.mp3) == 3)
+                // 0.05 s then 0.1 s, each plus up to 50 % jitter.
+                #expect(elapsed >= .milliseconds(150))
+                #expect(elapsed < .milliseconds(1500))
+            }
+        }
+
+        @Test func gives502AfterTheLastAttemptWithoutLeakingTheUpstreamBody() async throws {
+            try await YouTubeHarness.run { host, fake in
+                fake.set(.alwaysFail(status: 500), for: .mp3, .info)
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 502)
+                #expect(answer.json == ["error": "YouTube service failed", "reason": "HTTP 500: Simulated failure"])
+                #expect(fake.count(.mp3) == 3)
+                let info = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(info.status == 502)
+                #expect(info.json?["code"] == 502)
+                #expect(info.json?["message"]?["error"] == "YouTube service failed")
+                #expect(!info.text.contains("secret.js"))
+                #expect(fake.count(.info) == 3)
+            }
+        }
+
+        @Test func honoursRetryAfterAndStopsWhenItIsTooLong() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_RETRY_AFTER_MAX": "5"]) { host, fake in
+                fake.media.size = 100
+                fake.set(.failTimes(1, status: 503, retryAfter: "1"), for: .mp3)
+                let started = ContinuousClock.now
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 200)
+                #expect(ContinuousClock.now - started >= .seconds(1))
+                #expect(fake.count(.mp3) == 2)
+
+                fake.set(.alwaysFail(status: 503, retryAfter: "120"), for: .mp4)
+                let refused = try await host.request(.post, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
+                #expect(refused.status == 503)
+                #expect(refused.headers[.retryAfter] == "120")
+                #expect(fake.count(.mp4) == 1)
+            }
+        }
+
+        @Test func refusedConnectionsAreRetriedThenA503() async throws {
+            let closedPort = try await FakeDownloader.withRunning { $0.baseURL }
+            try await YouTubeHarness.run(serviceURL: closedPort) { host, _ in
+                let started = ContinuousClock.now
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 503)
+                #expect(answer.json?["error"] == "YouTube service is currently unavailable")
+                #expect(answer.json?["reason"] == "could not connect to the service")
+                #expect(ContinuousClock.now - started < .seconds(2))
+                let health = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(health.status == 503)
+                #expect(health.json?["reason"] == "could not connect to the service")
+            }
+        }
+
+        @Test func aSlowHeadTimesOutPerAttemptAsA504() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_SERVICE_TIMEOUT": "0.2", "YOUTUBE_RETRY_ATTEMPTS": "2"]) { host, fake in
+                fake.set(.slowHead(.seconds(2)), for: .info)
+                let started = ContinuousClock.now
+                let answer = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 504)
+                #expect(answer.json?["message"]?["error"] == "YouTube service did not respond in time")
+                #expect(fake.count(.info) == 2)
+                #expect(ContinuousClock.now - started < .seconds(1.5))
+            }
+        }
+
+        // MARK: Pass-through
+
+        @Test func clientErrorsPassThroughWithTheirStatusAndJSON() async throws {
+            try await YouTubeHarness.run { host, fake in
+                let upstream = #"{"success":false,"error":"Video unavailable","message":"This video is private"}"#
+                fake.set(.answer(status: 404, body: upstream), for: .mp3, .info)
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 404)
+                #expect(answer.json == (try JSONParser.parse(upstream)))
+                #expect(fake.count(.mp3) == 1)
+                let info = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(info.status == 404)
+                #expect(info.json?["code"] == 404)
+                #expect(info.json?["message"]?["error"] == "Video unavailable")
+                #expect(info.json?["response"] == .null)
+            }
+        }
+
+        @Test func plainTextErrorsAreWrapped() async throws {
+            try await YouTubeHarness.run { host, fake in
+                fake.set(.answer(status: 403, body: "Forbidden: region locked\n", contentType: "text/plain"), for: .mp4)
+                let answer = try await host.request(.post, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 403)
+                #expect(answer.json == ["error": "Forbidden: region locked"])
+                #expect(answer.headers[.contentType] == "application/json")
+            }
+        }
+
+        @Test func tooManyRequestsPassesThroughWithRetryAfter() async throws {
+            try await YouTubeHarness.run { host, fake in
+                fake.set(.answer(status: 429, body: #"{"success":false,"error":"Too many requests"}"#, headers: ["Retry-After": "7"]), for: .mp3)
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 429)
+                #expect(answer.headers[.retryAfter] == "7")
+                #expect(answer.json?["error"] == "Too many requests")
+                #expect(fake.count(.mp3) == 1)
+            }
+        }
+
+        // MARK: Circuit breaker
+
+        @Test func breakerOpensHalfOpensAndCloses() async throws {
+            let settings = ["YOUTUBE_BREAKER_THRESHOLD": "2", "YOUTUBE_BREAKER_COOLDOWN": "0.5", "YOUTUBE_RETRY_ATTEMPTS": "2"]
+            try await YouTubeHarness.run(settings) { host, fake in
+                fake.media.size = 100
+                fake.set(.alwaysFail(status: 500), for: .mp3)
+                for _ in 0..<2 {
+                    #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 502)
+                }
+                #expect(fake.count(.mp3) == 4, "each request counts once, after its 2 attempts")
+                let started = ContinuousClock.now
+                let refused = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(ContinuousClock.now - started < .milliseconds(200))
+                #expect(refused.status == 503)
+                #expect(refused.json == ["error": "YouTube service is currently unavailable"])
+                #expect(refused.headers[.retryAfter] == "1")
+                #expect(fake.count(.mp3) == 4)
+                let discovery = try await host.request(.get, "/v1/media/youtube")
+                #expect(discovery.json?["backend"]?["circuit"]?["state"] == "open")
+
+                // Cool-down over: one trial, which fails: open again at once, one more upstream call.
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 502)
+                #expect(fake.count(.mp3) == 5, "a trial is a single attempt")
+                #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 503)
+
+                // Next trial is slow; a second request during it is refused; the trial's success closes.
+                try await Task.sleep(for: .milliseconds(600))
+                fake.set(.slowHead(.milliseconds(300)), for: .mp3)
+                async let trial = host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                try await fake.waitUntil { $0.count(.mp3) == 6 }
+                #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 503)
+                #expect(try await trial.status == 200)
+                let closed = try await host.request(.get, "/v1/media/youtube")
+                #expect(closed.json?["backend"]?["circuit"]?["state"] == "closed")
+                #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 200)
+            }
+        }
+
+        // MARK: Health
+
+        @Test func healthIsCachedSharedAndRefreshable() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_HEALTH_TTL": "0.5"]) { host, fake in
+                for _ in 0..<5 {
+                    let answer = try await host.request(.get, "/v1/media/youtube/health")
+                    #expect(answer.status == 200)
+                    #expect(answer.json?["status"] == "healthy")
+                    #expect(answer.json?["upstream"]?["service"] == "youtube-downloader")
+                }
+                #expect(fake.count(.healthz) == 1)
+
+                _ = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
+                #expect(fake.count(.healthz) == 2)
+
+                fake.set(.slowHead(.milliseconds(300)), for: .healthz)
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<5 {
+                        group.addTask { try await host.request(.get, "/v1/media/youtube/health?refresh=true").status }
+                    }
+                    for try await status in group { #expect(status == 200) }
+                }
+                #expect(fake.count(.healthz) == 3, "concurrent refreshes share one probe")
+
+                // Streams and info never probe.
+                fake.media.size = 100
+                _ = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                _ = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(fake.count(.healthz) == 3)
+
+                // Stale: answered at once from the cache, refreshed in the background.
+                fake.set(.alwaysFail(status: 503), for: .healthz)
+                fake.setDelay(.milliseconds(200), for: .healthz)
+                try await Task.sleep(for: .milliseconds(600))
+                let stale = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(stale.status == 200)
+                try await fake.waitUntil { $0.count(.healthz) == 4 }
+                // A forced refresh joins the background probe in flight instead of starting another.
+                let unhealthy = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
+                #expect(fake.count(.healthz) == 4)
+                #expect(unhealthy.status == 503)
+                #expect(unhealthy.json?["reason"] == "HTTP 503 (unhealthy)")
+                let hostHealth = try await host.request(.get, "/health", key: nil)
+                #expect(hostHealth.json?["modules"]?["youtube"]?["status"] == "unhealthy")
+
+                // Failures are kept a fifth of the TTL (0.1 s).
+                fake.set(.normal, for: .healthz)
+                try await Task.sleep(for: .milliseconds(100))
+                let staleFailure = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(staleFailure.status == 503)
+                try await fake.waitUntil { $0.count(.healthz) == 5 }
+                #expect(try await host.request(.get, "/v1/media/youtube/health?refresh=true").status == 200)
+                #expect(fake.count(.healthz) == 5)
+            }
+        }
+    }
+}
