@@ -177,7 +177,19 @@ def lua_script(workdir, name, method="GET", body=None, headers=None):
     return path
 
 
-def wrk(url, connections, duration, script=None, threads=2):
+def cpu_seconds(pid):
+    """utime + stime of a process (all threads), in seconds."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wrk(url, connections, duration, script=None, threads=2, pid=None):
+    """One wrk run; with `pid`, also the CPU that process used (100 % = one core)."""
+    cpu_before, wall_before = (cpu_seconds(pid), time.monotonic()) if pid else (None, None)
     argv = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         argv += ["-s", script]
@@ -195,6 +207,10 @@ def wrk(url, connections, duration, script=None, threads=2):
     result["non_2xx"] = int(match.group(1)) if match else 0
     match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     result["socket_errors"] = sum(int(g) for g in match.groups()) if match else 0
+    if cpu_before is not None:
+        cpu_after = cpu_seconds(pid)
+        if cpu_after is not None:
+            result["server_cpu_percent"] = round((cpu_after - cpu_before) / (time.monotonic() - wall_before) * 100)
     if result["rps"] == 0.0:
         log(f"  wrk printed:\n{out}")
     return result
@@ -281,6 +297,7 @@ def streams(port, path, headers, count, size, pid=None):
     sampler = MemorySampler(pid) if pid else None
     if sampler:
         sampler.__enter__()
+    cpu_before = cpu_seconds(pid) if pid else None
     start = time.monotonic()
     procs = [curl_stream(port, path, body, headers) for _ in range(count)]
     results = [curl_result(p) for p in procs]
@@ -296,6 +313,8 @@ def streams(port, path, headers, count, size, pid=None):
     if not complete:
         out["statuses"] = sorted({r["status"] for r in results})
         out["bytes"] = [r["bytes"] for r in results]
+    if cpu_before is not None:
+        out["server_cpu_percent"] = round((cpu_seconds(pid) - cpu_before) / wall * 100)
     if sampler:
         out["peak_rss_bytes"] = sampler.peak
         out["rss_samples"] = sampler.samples
@@ -325,7 +344,7 @@ def scale_manifest(directory, routes, per_module=10):
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.bin = args.bin
+        self.bin = os.path.abspath(args.bin)
         self.repo = os.path.abspath(args.repo)
         self.work = tempfile.mkdtemp(prefix="routehost-bench-")
         self.duration = args.duration
@@ -429,8 +448,8 @@ http {{
         section = {}
         script = lua_script(self.work, "auth", headers={"X-API-Key": API_KEY})
         for connections in (32, 256):
-            routehost = wrk(url, connections, self.duration, script)
-            bare = wrk(bare_url, connections, self.duration)
+            routehost = wrk(url, connections, self.duration, script, pid=host.pid)
+            bare = wrk(bare_url, connections, self.duration, pid=self.bare.pid)
             section[f"c{connections}"] = {"routehost": routehost, "bare_hummingbird": bare,
                                           "ratio": round(routehost["rps"] / bare["rps"], 3) if bare["rps"] else None}
             log(f"  c={connections}: routehost {routehost['rps']:.0f} req/s (p99 {routehost['p99_ms']} ms), "
@@ -447,11 +466,11 @@ http {{
         script_host = lua_script(self.work, "info-host", "POST", body, {"X-API-Key": API_KEY})
         script_plain = lua_script(self.work, "info-plain", "POST", body)
         wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 64, 2, script_host)  # warm-up
-        section["routehost"] = wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 64, self.duration, script_host)
+        section["routehost"] = wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 64, self.duration, script_host, pid=host.pid)
         if self.nginx:
             wrk(f"http://127.0.0.1:{self.nginx.port}/v1/media/youtube/info", 64, 1, script_plain)
             section["nginx"] = wrk(f"http://127.0.0.1:{self.nginx.port}/v1/media/youtube/info", 64, self.duration, script_plain)
-        section["direct"] = wrk(f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info", 64, self.duration, script_plain)
+        section["direct"] = wrk(f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info", 64, self.duration, script_plain, pid=self.fake.pid)
         rh = section["routehost"]["rps"]
         section["vs_flask_470"] = round(rh / 470.0, 1)
         if self.nginx and section["nginx"]["rps"]:
@@ -468,8 +487,8 @@ http {{
         status401, _ = request(host.port, "GET", "/v1/toolkit/authenticate")
         section = {"status_400_path": status400, "status_401_path": status401}
         section["invalid_payload"] = wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 32, self.duration,
-                                         lua_script(self.work, "bad", "POST", bad, {"X-API-Key": API_KEY}))
-        section["missing_key"] = wrk(f"http://127.0.0.1:{host.port}/v1/toolkit/authenticate", 32, self.duration)
+                                         lua_script(self.work, "bad", "POST", bad, {"X-API-Key": API_KEY}), pid=host.pid)
+        section["missing_key"] = wrk(f"http://127.0.0.1:{host.port}/v1/toolkit/authenticate", 32, self.duration, pid=host.pid)
         log(f"  400: {section['invalid_payload']['rps']:.0f} req/s (status {status400}), "
             f"401: {section['missing_key']['rps']:.0f} req/s (status {status401})")
         self.results["errors"] = section
@@ -491,7 +510,7 @@ http {{
         one = {"size": size_one}
         one["routehost"] = streams(host.port, path, headers, 1, size_one, pid=host.pid)
         if self.nginx:
-            one["nginx"] = streams(self.nginx.port, path, {}, 1, size_one, pid=self.nginx.pid)
+            one["nginx"] = streams(self.nginx.port, path, {}, 1, size_one)
         one["direct"] = streams(self.fake.port, path, {}, 1, size_one)
         section["idle_rss_after_one_bytes"] = idle_rss(host.pid, settle=0.5)
         request(self.fake.port, "POST", f"/_bench/media?size={size_many}")
@@ -548,7 +567,7 @@ http {{
         host = self.start_host("routehost-queue-accept")
         script = lua_script(self.work, "queue", "POST", body, {"X-API-Key": API_KEY})
         accept_duration = max(1, min(self.duration, 5))
-        section["accepted"] = wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 32, accept_duration, script)
+        section["accepted"] = wrk(f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 32, accept_duration, script, pid=host.pid)
         host.stop(grace=5)
         log(f"  accepted: {section['accepted']['rps']:.0f} jobs/s ({section['accepted']['non_2xx']} non-2xx)")
         # End to end: N jobs submitted by 8 client threads; time until N webhooks have arrived.
@@ -615,8 +634,8 @@ http {{
         duration = max(1, min(self.duration, 5))
         on, off = [], []
         for _ in range(rounds):  # alternate, so that drift of the machine hits both alike
-            off.append(wrk(url_off, 32, duration, script))
-            on.append(wrk(url_on, 32, duration, script))
+            off.append(wrk(url_off, 32, duration, script, pid=host_off.pid))
+            on.append(wrk(url_on, 32, duration, script, pid=host_on.pid))
         host_on.stop()
         med_off = statistics.median(r["rps"] for r in off)
         med_on = statistics.median(r["rps"] for r in on)
@@ -658,7 +677,7 @@ http {{
             section[f"routes_{n}"]["rps"] = []
         for _ in range(rounds):
             for n, host in hosts.items():
-                r = wrk(f"http://127.0.0.1:{host.port}{paths[n]}", 32, duration, script)
+                r = wrk(f"http://127.0.0.1:{host.port}{paths[n]}", 32, duration, script, pid=host.pid)
                 section[f"routes_{n}"]["rps"].append(r["rps"])
                 section[f"routes_{n}"]["p99_ms"] = r["p99_ms"]
         for n, host in hosts.items():
@@ -695,6 +714,53 @@ http {{
             section["cases"].append(entry)
         self.results["micro"] = section
 
+    def perf_profile(self, name, pid, load):
+        """perf record (cpu-clock, call graphs) on `pid` while `load()` runs; the top symbols."""
+        data = os.path.join(self.work, f"perf-{name}.data")
+        recorder = subprocess.Popen(["perf", "record", "-F", "999", "-g", "-p", str(pid), "-o", data],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
+        cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+        load()
+        cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before) * 100
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
+        report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none",
+                                 "--percent-limit", "0.7"], capture_output=True, text=True).stdout
+        lines = [l.rstrip() for l in report.splitlines() if l.strip() and not l.startswith("#")][:30]
+        if shutil.which("swift"):
+            demangled = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(lines),
+                                       capture_output=True, text=True)
+            if demangled.returncode == 0:
+                lines = [l[:200] for l in demangled.stdout.splitlines()]
+        path = os.path.join(self.repo, "Benchmarks", "results", f"profile-{name}.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"# {name}: routehost CPU {cpu:.0f}% (100% = one core) during the load\n" + "\n".join(lines) + "\n")
+        log(f"  profile {name}: routehost CPU {cpu:.0f}%; top symbols in {path}")
+        return {"server_cpu_percent": round(cpu), "top": lines}
+
+    def section_profile(self):
+        log("== profiles (perf record, cpu-clock) of authenticate, /info and one relayed stream")
+        if not shutil.which("perf"):
+            self.notes.append("perf not installed (Debian linux-perf): no profiles")
+            return
+        host = self.start_host("routehost-profile")
+        profiles = {}
+        auth = lua_script(self.work, "auth", headers={"X-API-Key": API_KEY})
+        info = lua_script(self.work, "info-host", "POST", {"url": VIDEO_URL}, {"X-API-Key": API_KEY})
+        duration = max(2, min(self.duration, 6))
+        profiles["authenticate"] = self.perf_profile("authenticate", host.pid, lambda: wrk(
+            f"http://127.0.0.1:{host.port}/v1/toolkit/authenticate", 32, duration, auth))
+        profiles["info"] = self.perf_profile("info", host.pid, lambda: wrk(
+            f"http://127.0.0.1:{host.port}/v1/media/youtube/info", 64, duration, info))
+        request(self.fake.port, "POST", f"/_bench/media?size={512 * MIB}")
+        profiles["relay"] = self.perf_profile("relay", host.pid, lambda: streams(
+            host.port, "/v1/media/youtube/mp4", {"X-API-Key": API_KEY}, 1, 512 * MIB))
+        request(self.fake.port, "POST", f"/_bench/media?size={GIB}")
+        host.stop()
+        self.results["profiles"] = profiles
+
     # -- driver ----------------------------------------------------------------------------------
 
     def run(self):
@@ -722,6 +788,8 @@ http {{
             self.section_scale()
         if want("micro"):
             self.section_micro()
+        if self.args.profile:
+            self.section_profile()
         self.results["meta"]["load_after"] = os.getloadavg()
         self.results["meta"]["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         self.results["notes"] = self.notes
@@ -769,6 +837,14 @@ def fmt_ms(x):
     return f"{x:.2f}" if isinstance(x, (int, float)) else "n/a"
 
 
+def cell(r):
+    """req/s (p50 / p99 ms), and the server's CPU when measured."""
+    text = f"{fmt_rps(r['rps'])} ({fmt_ms(r['p50_ms'])} / {fmt_ms(r['p99_ms'])})"
+    if r.get("server_cpu_percent") is not None:
+        text += f", CPU {r['server_cpu_percent']}%"
+    return text
+
+
 def verdict(ok):
     return "met" if ok else "MISSED"
 
@@ -782,8 +858,7 @@ def table(results):
         for c in ("c32", "c256"):
             rh, bare = auth[c]["routehost"], auth[c]["bare_hummingbird"]
             rows.append((f"authenticate, {c[1:]} conn: req/s (p50 / p99 ms)",
-                         f"{fmt_rps(rh['rps'])} ({fmt_ms(rh['p50_ms'])} / {fmt_ms(rh['p99_ms'])})",
-                         f"bare Hummingbird {fmt_rps(bare['rps'])} ({fmt_ms(bare['p50_ms'])} / {fmt_ms(bare['p99_ms'])})",
+                         cell(rh), f"bare Hummingbird {cell(bare)}",
                          f"{auth[c]['ratio']:.2f}×" if auth[c]["ratio"] else "n/a", "≥ 0.75× bare" + ("; p99 < 10 ms" if c == "c32" else "")))
             if c == "c32":
                 targets.append(("(1) authenticate ≥ 75% of bare Hummingbird (32 conn)", auth[c]["ratio"] is not None and auth[c]["ratio"] >= 0.75,
@@ -797,7 +872,7 @@ def table(results):
     info = results.get("info")
     if info:
         rh = info["routehost"]
-        rows.append(("POST /info sync, 64 conn: req/s (p50 / p99 ms)", f"{fmt_rps(rh['rps'])} ({fmt_ms(rh['p50_ms'])} / {fmt_ms(rh['p99_ms'])})",
+        rows.append(("POST /info sync, 64 conn: req/s (p50 / p99 ms)", cell(rh),
                      f"Flask 470 (measured earlier)", f"{info['vs_flask_470']}×", "≥ 20× Flask"))
         targets.append(("(2) /info ≥ 20× Flask (9,400 req/s)", rh["rps"] >= 9400, f"{info['vs_flask_470']}×"))
         if "nginx" in info:
@@ -806,7 +881,7 @@ def table(results):
                          f"{info['vs_nginx']:.2f}×", "≥ 0.40× nginx"))
             targets.append(("(2) /info ≥ 40% of nginx pass-through", info["vs_nginx"] >= 0.40, f"{info['vs_nginx']:.2f}×"))
         d = info["direct"]
-        rows.append(("POST /info: direct to the fake downloader", "", f"{fmt_rps(d['rps'])} ({fmt_ms(d['p50_ms'])} / {fmt_ms(d['p99_ms'])})",
+        rows.append(("POST /info: direct to the fake downloader", "", cell(d),
                      f"{info.get('vs_direct', 0):.2f}×", "—"))
         if info["routehost"]["non_2xx"]:
             rows.append(("POST /info: non-2xx answers during the run", str(info["routehost"]["non_2xx"]), "", "", "0"))
@@ -814,7 +889,7 @@ def table(results):
     if errors:
         for key, label in (("invalid_payload", f"invalid payload → {errors['status_400_path']}"), ("missing_key", f"missing key → {errors['status_401_path']}")):
             r = errors[key]
-            rows.append((f"{label}, 32 conn: req/s (p50 / p99 ms)", f"{fmt_rps(r['rps'])} ({fmt_ms(r['p50_ms'])} / {fmt_ms(r['p99_ms'])})", "", "", "—"))
+            rows.append((f"{label}, 32 conn: req/s (p50 / p99 ms)", cell(r), "", "", "—"))
     relay = results.get("relay")
     if relay:
         for key, label in (("one", "1 stream"), ("eight", "8 concurrent streams")):
@@ -822,7 +897,8 @@ def table(results):
             rh = case["routehost"]
             size = f"{case['size'] / MIB:.0f} MiB" if case["size"] < GIB else f"{case['size'] / GIB:.0f} GiB"
             ng = case.get("nginx")
-            rows.append((f"mp4 relay, {label} of {size}: MB/s", f"{rh['mb_per_s']:,.0f}" + ("" if rh["complete"] else " (INCOMPLETE)"),
+            rows.append((f"mp4 relay, {label} of {size}: MB/s", f"{rh['mb_per_s']:,.0f}" + ("" if rh["complete"] else " (INCOMPLETE)")
+                         + (f", CPU {rh['server_cpu_percent']}%" if rh.get("server_cpu_percent") is not None else ""),
                          (f"nginx {ng['mb_per_s']:,.0f}; " if ng else "") + f"direct {case['direct']['mb_per_s']:,.0f}",
                          (f"{case['vs_nginx']:.2f}× nginx, " if ng else "") + f"{case['vs_direct']:.2f}× direct", "≥ 0.75× nginx"))
             rows.append((f"mp4 relay, {label}: peak RSS above idle", f"{rh['peak_above_idle_bytes'] / MIB:.1f} MiB",
@@ -837,7 +913,7 @@ def table(results):
             rows.append(("queue: accepted/s, end-to-end jobs/s", "n/a", queue.get("note", ""), "", "—"))
         else:
             a = queue["accepted"]
-            rows.append(("queue: 202 accepted/s, 32 conn (p50 / p99 ms)", f"{fmt_rps(a['rps'])} ({fmt_ms(a['p50_ms'])} / {fmt_ms(a['p99_ms'])})",
+            rows.append(("queue: 202 accepted/s, 32 conn (p50 / p99 ms)", cell(a),
                          f"{a['non_2xx']} non-2xx", "", "—"))
             for w in (1, 4):
                 e = queue.get(f"end_to_end_workers_{w}")
@@ -905,6 +981,8 @@ def main():
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "6")), help="seconds per wrk case")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (1 s cases, small streams)")
     parser.add_argument("--only", help="comma-separated sections: auth,info,errors,relay,queue,ratelimit,scale,micro")
+    parser.add_argument("--profile", action="store_true",
+                        help="also profile authenticate, /info and a relayed stream with perf (Benchmarks/results/profile-*.txt)")
     parser.add_argument("--out", default=None, help="the JSON results (default Benchmarks/results/latest.json)")
     parser.add_argument("--markdown", default=None, help="also write the table here")
     parser.add_argument("--render", help="only print the table of an existing results JSON")
