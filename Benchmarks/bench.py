@@ -586,13 +586,24 @@ http {{
         host.stop(grace=5)
         log(f"  accepted: {section['accepted']['rps']:.0f} jobs/s ({section['accepted']['non_2xx']} non-2xx)")
         # End to end: N jobs submitted by 8 client threads; time until N webhooks have arrived.
+        # With the /info handler (a relay call to the fake) and with a trivial handler (the
+        # toolkit's authenticate handler mounted as a queueable POST route).
+        trivial = os.path.join(self.work, "routes-queue-trivial.json")
+        with open(trivial, "w") as f:
+            json.dump({"version": 1, "modules": [{"name": "bench", "plugin": "toolkit", "prefix": "/bench", "routes": [
+                {"method": "POST", "path": "/trivial", "handler": "authenticate", "queue": "webhook",
+                 "schema": {"type": "object", "properties": {"webhook_url": {"type": "string", "format": "uri"},
+                                                             "id": {"type": "string"}}}}]}]}, f)
         for workers in (1, 4):
             section[f"end_to_end_workers_{workers}"] = self.end_to_end(body, workers)
+        for workers in (1, 4):
+            section[f"trivial_workers_{workers}"] = self.end_to_end(
+                {"webhook_url": webhook, "id": "bench"}, workers, path="/bench/trivial", manifest=trivial)
         self.results["queue"] = section
 
-    def end_to_end(self, body, workers):
+    def end_to_end(self, body, workers, path="/v1/media/youtube/info", manifest=None):
         jobs = 2000 if not self.args.quick else 200
-        host = self.start_host(f"routehost-queue-e2e-{workers}", QUEUE_WORKERS=workers)
+        host = self.start_host(f"routehost-queue-e2e-{workers}", manifest=manifest, QUEUE_WORKERS=workers)
         request(self.fake.port, "POST", "/_bench/reset")
         payload = json.dumps(body).encode()
         accepted = [0]
@@ -602,7 +613,7 @@ http {{
             conn = http.client.HTTPConnection("127.0.0.1", host.port, timeout=30)
             ok = 0
             for _ in range(count):
-                conn.request("POST", "/v1/media/youtube/info", body=payload,
+                conn.request("POST", path, body=payload,
                              headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
                 response = conn.getresponse()
                 response.read()
@@ -630,10 +641,10 @@ http {{
         elapsed = time.monotonic() - start
         stats = fake_stats(self.fake)
         host.stop(grace=5)
-        result = {"workers": workers, "jobs": total, "submit_s": round(submitted, 3), "webhooks": stats["webhooks"],
+        result = {"path": path, "workers": workers, "jobs": total, "submit_s": round(submitted, 3), "webhooks": stats["webhooks"],
                   "webhooks_code_200": stats["webhooks_ok"], "elapsed_s": round(elapsed, 3),
                   "jobs_per_s": round(done / elapsed, 1), "complete": done >= total}
-        log(f"  end to end, QUEUE_WORKERS={workers}: {result['jobs_per_s']} jobs/s "
+        log(f"  end to end, {path}, QUEUE_WORKERS={workers}: {result['jobs_per_s']} jobs/s "
             f"({done}/{total} webhooks in {elapsed:.1f}s; submitting took {submitted:.1f}s)")
         return result
 
@@ -930,12 +941,13 @@ def table(results):
             a = queue["accepted"]
             rows.append(("queue: 202 accepted/s, 32 conn (p50 / p99 ms)", cell(a),
                          f"{a['non_2xx']} non-2xx", "", "—"))
-            for w in (1, 4):
-                e = queue.get(f"end_to_end_workers_{w}")
-                if e:
-                    rows.append((f"queue: end-to-end jobs/s, QUEUE_WORKERS={w} ({e['jobs']} jobs, webhooks)",
-                                 f"{e['jobs_per_s']:,.0f}" + ("" if e["complete"] else " (INCOMPLETE)"),
-                                 f"{e['webhooks']} webhooks in {e['elapsed_s']} s", "", "—"))
+            for key, handler in (("end_to_end", "/info handler"), ("trivial", "trivial handler")):
+                for w in (1, 4):
+                    e = queue.get(f"{key}_workers_{w}")
+                    if e:
+                        rows.append((f"queue: end-to-end jobs/s, {handler}, QUEUE_WORKERS={w} ({e['jobs']} jobs, webhooks)",
+                                     f"{e['jobs_per_s']:,.0f}" + ("" if e["complete"] else " (INCOMPLETE)"),
+                                     f"{e['webhooks']} webhooks in {e['elapsed_s']} s (submitting took {e['submit_s']} s)", "", "—"))
     rl = results.get("rate_limit")
     if rl:
         rows.append(("rate-limit step cost on authenticate (32 conn)", f"{rl['cost_percent']}%",
