@@ -33,12 +33,14 @@ python3 -c "import rfc3986_validator" 2>/dev/null || python3 -c "import rfc3987"
   || python3 -m pip install --quiet --disable-pip-version-check rfc3986-validator >/dev/null 2>&1 \
   || echo "note: rfc3986-validator not installed: Python jsonschema will not check format: uri" >&2
 
+# Each step runs as a child that the trap stops: bench.py in turn stops every server it started
+# (on exit, Ctrl-C or SIGTERM).
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; wait 2>/dev/null; exit 143' INT TERM
+run() { "$@" & child=$!; wait "$child"; }
+
 echo "== swift build -c release" >&2
-swift build -c release --scratch-path .build-release >&2
+run swift build -c release --scratch-path .build-release >&2
 bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
 
-# bench.py stops every server it started on exit, Ctrl-C or SIGTERM; this trap covers the rest.
-python3 Benchmarks/bench.py --bin "$bin" --repo . "$@" &
-driver=$!
-trap 'kill -TERM $driver 2>/dev/null; wait $driver 2>/dev/null' INT TERM
-wait $driver
+run python3 Benchmarks/bench.py --bin "$bin" --repo . "$@"
