@@ -225,7 +225,7 @@ def proc_status(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
+                if line.startswith(("VmRSS:", "VmHWM:", "RssAnon:")):
                     key, value = line.split(":", 1)
                     values[key] = int(value.split()[0]) * 1024
     except OSError:
@@ -239,6 +239,7 @@ class MemorySampler:
     def __init__(self, pid, interval=0.005):
         self.pid, self.interval = pid, interval
         self.peak = 0
+        self.peak_anon = 0
         self.samples = 0
         self._stop = threading.Event()
         try:
@@ -251,8 +252,9 @@ class MemorySampler:
 
     def _run(self):
         while not self._stop.is_set():
-            rss = proc_status(self.pid).get("VmRSS", 0)
-            self.peak = max(self.peak, rss)
+            status = proc_status(self.pid)
+            self.peak = max(self.peak, status.get("VmRSS", 0))
+            self.peak_anon = max(self.peak_anon, status.get("RssAnon", 0))
             self.samples += 1
             time.sleep(self.interval)
 
@@ -317,6 +319,7 @@ def streams(port, path, headers, count, size, pid=None):
         out["server_cpu_percent"] = round((cpu_seconds(pid) - cpu_before) / wall * 100)
     if sampler:
         out["peak_rss_bytes"] = sampler.peak
+        out["peak_rss_anon_bytes"] = sampler.peak_anon
         out["rss_samples"] = sampler.samples
     return out
 
@@ -528,6 +531,8 @@ http {{
                 chosen["complete"] = all(r["complete"] for r in results)
                 if name == "routehost":
                     chosen["peak_rss_bytes"] = max(r["peak_rss_bytes"] for r in results)
+                    chosen["peak_rss_rounds_bytes"] = [r["peak_rss_bytes"] for r in results]
+                    chosen["peak_rss_anon_rounds_bytes"] = [r["peak_rss_anon_bytes"] for r in results]
                 case[name] = chosen
             return case
 
