@@ -364,9 +364,13 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
                 versions.withLock { $0[name] = "cannot start" }
                 continue
             }
+            let id = register(pipeline)
             var text: [UInt8] = []
-            while let chunk = try? await pipeline.next(), text.count < 4096 { text.append(contentsOf: chunk.readableBytesView) }
+            _ = try? await withTimeout(.seconds(10), pipeline: pipeline) {
+                while let chunk = try await pipeline.next(), text.count < 4096 { text.append(contentsOf: chunk.readableBytesView) }
+            }
             pipeline.terminate()
+            unregister(id)
             let line = String(decoding: text, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown"
             let version = name == "ffmpeg" ? (line.split(separator: " ").dropFirst(2).first.map(String.init) ?? line) : line
             versions.withLock { $0[name] = .string(version) }

@@ -243,6 +243,89 @@ extension LiveYouTubeTests {
             }
         }
 
+        /// A fake yt-dlp whose download sends 1000 bytes and then hangs, with a grandchild in its
+        /// process group; every pid goes to `pids`. `-J` sleeps when the `mode` file says `slow-info`.
+        func hangingTools(_ directory: String) throws -> [String: String] {
+            try Self.infoJSON.write(toFile: directory + "/info.json", atomically: true, encoding: .utf8)
+            let ytdlp = try EmbeddedHarness.script("yt-dlp", in: directory, """
+                #!/bin/sh
+                if [ "$1" = --version ]; then echo 2026.test; exit 0; fi
+                echo $$ >> \(directory)/pids
+                for a in "$@"; do if [ "$a" = "-J" ]; then
+                  if [ "$(cat \(directory)/mode)" = slow-info ]; then sleep 30 & echo $! >> \(directory)/pids; wait; fi
+                  cat \(directory)/info.json; exit 0
+                fi; done
+                cat > /dev/null
+                head -c 1000 /dev/zero
+                sleep 30 & echo $! >> \(directory)/pids
+                wait
+
+                """)
+            let ffmpeg = try EmbeddedHarness.script("ffmpeg", in: directory, "#!/bin/sh\nexit 1\n")
+            return ["YOUTUBE_YTDLP_PATH": ytdlp, "YOUTUBE_FFMPEG_PATH": ffmpeg]
+        }
+
+        func waitUntilGone(_ pids: [Int32]) async throws -> [Int32] {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while pids.contains(where: EmbeddedHarness.isAlive), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return pids.filter(EmbeddedHarness.isAlive)
+        }
+
+        @Test func timeoutsKillTheWholeProcessGroup() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = try hangingTools(directory)
+            environment["YOUTUBE_EXTRACT_TIMEOUT"] = "0.5"
+            environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "0.5"
+            try await EmbeddedHarness.run(environment) { host in
+                // yt-dlp -J that never answers: 504, and yt-dlp and its child are gone.
+                try "slow-info".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+                let slow = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(slow.status == 504)
+                #expect(slow.json?["message"]?["code"] == "timeout", "\(slow.text)")
+                let extractors = EmbeddedHarness.pids(in: directory + "/pids")
+                #expect(extractors.count == 2, "yt-dlp and its grandchild: \(extractors)")
+                #expect(try await waitUntilGone(extractors).isEmpty)
+
+                // A download that stalls after the head: the stream is aborted and the group killed.
+                try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+                try "".write(toFile: directory + "/pids", atomically: true, encoding: .utf8)
+                let response = try await YouTubeHarness.stream(host, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
+                #expect(response.status == .ok)
+                var count = 0
+                var failure: (any Error)?
+                do {
+                    for try await chunk in response.body { count += chunk.readableBytes }
+                } catch {
+                    failure = error
+                }
+                #expect(failure != nil && count == 1000, "\(count) bytes")
+                let downloaders = EmbeddedHarness.pids(in: directory + "/pids")
+                #expect(downloaders.count == 3, "-J, the download and its grandchild: \(downloaders)")
+                #expect(try await waitUntilGone(downloaders).isEmpty)
+            }
+        }
+
+        @Test func shutdownKillsRunningChildren() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let environment = try hangingTools(directory)
+            try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+            try await EmbeddedHarness.run(environment) { host in
+                let response = try await YouTubeHarness.stream(host, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
+                #expect(response.status == .ok)
+                var iterator = response.body.makeAsyncIterator()
+                let first = try await iterator.next()
+                #expect(first?.readableBytes == 1000)
+                // The host stops with the stream in progress.
+            }
+            let pids = EmbeddedHarness.pids(in: directory + "/pids")
+            #expect(pids.count == 3, "\(pids)")
+            #expect(try await waitUntilGone(pids).isEmpty, "no orphans after shutdown")
+        }
+
         @Test func aFailureAfterTheHeadIsAnIncompleteTransfer() async throws {
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
