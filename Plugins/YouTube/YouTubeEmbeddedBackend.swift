@@ -237,7 +237,7 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
     func encodeMP3() -> ProcessPipeline.Command {
         ProcessPipeline.Command(
             settings.ffmpeg,
-            ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", "pipe:0", "-vn", "-sn", "-dn",
+            ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "pipe", "-i", "pipe:0", "-vn", "-sn", "-dn",
              "-c:a", "libmp3lame", "-b:a", settings.mp3Bitrate, "-f", "mp3", "pipe:1"])
     }
 
