@@ -272,10 +272,18 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
     /// names it.
     private func failure(of pipeline: ProcessPipeline, tools: [String], emptyOutput: Bool) async -> RouteFailure {
         let endings = await pipeline.exits()
-        for (index, ending) in endings.enumerated() where !ending.isSuccess {
+        // A writer that died of a closed pipe (SIGPIPE, or Python's "Broken pipe") is the victim of
+        // its reader's failure: blame the reader.
+        var failures: [(index: Int, stderr: String, victim: Bool)] = []
+        for index in endings.indices where !endings[index].isSuccess {
             let stderr = await pipeline.stderr(of: index)
-            logger.warning("\(tools[index]) failed", metadata: ["ending": "\(ending)", "stderr": "\(stderr.suffix(1000))"])
-            return YouTubeToolFailure.failure(stderr: stderr, termination: ending, tool: tools[index])
+            let victim = endings[index] == .signalled(SIGPIPE) || stderr.lowercased().contains("broken pipe")
+            failures.append((index, stderr, victim))
+        }
+        if let culprit = failures.first(where: { !$0.victim }) ?? failures.first {
+            let ending = endings[culprit.index]
+            logger.warning("\(tools[culprit.index]) failed", metadata: ["ending": "\(ending)", "stderr": "\(culprit.stderr.suffix(1000))"])
+            return YouTubeToolFailure.failure(stderr: culprit.stderr, termination: ending, tool: tools[culprit.index])
         }
         return YouTubeToolFailure.make(.badGateway, emptyOutput ? "The tools produced no media" : "yt-dlp failed", code: "empty_output")
     }

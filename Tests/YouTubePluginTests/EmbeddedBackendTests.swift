@@ -200,13 +200,26 @@ extension LiveYouTubeTests {
                 if [ "$mode" = error ]; then cat \(directory)/stderr.txt >&2; exit 1; fi
                 for a in "$@"; do if [ "$a" = "-J" ]; then cat \(directory)/info.json; exit 0; fi; done
                 cat > /dev/null
+                if [ "$mode" = encfail ]; then exec head -c 2000000 /dev/zero; fi
                 head -c 200000 /dev/zero
                 echo "ERROR: unable to download video data: HTTP Error 403: Forbidden" >&2
                 exit 1
 
                 """)
-            let ffmpeg = try EmbeddedHarness.script("ffmpeg", in: directory, "#!/bin/sh\nexit 1\n")
+            let ffmpeg = try EmbeddedHarness.script("ffmpeg", in: directory, "#!/bin/sh\necho 'pipe:0: Invalid data found when processing input' >&2\nexit 1\n")
             return ["YOUTUBE_YTDLP_PATH": ytdlp, "YOUTUBE_FFMPEG_PATH": ffmpeg]
+        }
+
+        @Test func aFailingEncoderIsBlamedNotTheDownloaderItStopped() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let environment = try fakeTools(directory)
+            try "encfail".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+            try await EmbeddedHarness.run(environment) { host in
+                let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 502)
+                #expect(answer.json?["code"] == "conversion_failed", "\(answer.text)")
+            }
         }
 
         @Test func ytDlpMessagesBecomeClearErrorsWithMachineCodes() async throws {

@@ -143,8 +143,12 @@ public final class ChildProcess: Sendable {
         let thread = Thread { [self] in
             var info = siginfo_t()
             // Wait without reaping, kill what is left of the group, then reap.
-            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
-            _ = kill(-pid, SIGKILL)
+            var waited: Int32
+            repeat {
+                waited = waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT)
+            } while waited != 0 && errno == EINTR
+            // Only while the zombie holds the id: never signal a group id that may be reused.
+            if waited == 0 { _ = kill(-pid, SIGKILL) }
             var status: Int32 = 0
             var reaped: pid_t
             repeat {
