@@ -10,9 +10,9 @@ import Synchronization
 /// The embedded backend: yt-dlp and ffmpeg as child processes, no downloader service.
 ///
 /// - `info`: `yt-dlp -J --no-playlist URL`, mapped to the service's `data` (``YouTubeVideoInfo``).
-/// - `mp3`: `yt-dlp -J` first (title and duration for the head), then
-///   `yt-dlp --load-info-json - -f bestaudio/best -o -` (the JSON is fed back on its standard
-///   input: no second extraction) piped into
+/// - `mp3`: `yt-dlp -J` (title and duration for the head) and, started at the same time,
+///   `yt-dlp --load-info-json - -f bestaudio/best -o -` (the JSON is fed to its standard input
+///   once `-J` has it: no second extraction, and the tools' start-up overlaps it) piped into
 ///   `ffmpeg -i pipe:0 -vn -c:a libmp3lame -b:a <YOUTUBE_MP3_BITRATE> -f mp3 pipe:1`.
 /// - `mp4`: a progressive MP4 format (``YouTubeMP4Plan``) streamed as yt-dlp downloads it
 ///   (byte for byte), else ffmpeg fetching the chosen video and audio formats and muxing them into
@@ -61,15 +61,33 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         var handedOver = false
         defer { if !handedOver { release(slot) } }
         let logger = request.logger
-        let (info, raw) = try await extract(target, logger: logger)
+
+        // mp3 needs no choice of ours: its pipeline starts at once and gets the info JSON when
+        // `yt-dlp -J` has it (the tools' start-up overlaps the extraction).
+        var early: (pipeline: ProcessPipeline, id: Int)?
+        if media == .mp3 {
+            let format = quality == "lowestaudio" ? "worstaudio/worst" : "bestaudio/best"
+            let pipeline = try await start([download(format: format), encodeMP3()], input: nil, holdInput: true)
+            early = (pipeline, register(pipeline))
+        }
+        let info: YouTubeVideoInfo
+        let raw: [UInt8]
+        do {
+            (info, raw) = try await extract(target, logger: logger)
+        } catch {
+            if let early {
+                early.pipeline.terminate()
+                unregister(early.id)
+            }
+            throw error
+        }
 
         let commands: [ProcessPipeline.Command]
         let tools: [String]
         let input: [UInt8]?
         switch media {
         case .mp3:
-            let format = quality == "lowestaudio" ? "worstaudio/worst" : "bestaudio/best"
-            commands = [download(format: format), encodeMP3()]
+            commands = []
             tools = ["yt-dlp", "ffmpeg"]
             input = raw
         case .mp4:
@@ -93,8 +111,16 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
             }
         }
 
-        let pipeline = try await start(commands, input: input)
-        let id = register(pipeline)
+        let pipeline: ProcessPipeline
+        let id: Int
+        if let early {
+            pipeline = early.pipeline
+            id = early.id
+            pipeline.send(input: raw)
+        } else {
+            pipeline = try await start(commands, input: input)
+            id = register(pipeline)
+        }
         var registered = true
         defer { if registered { unregister(id) } }
 
@@ -259,9 +285,9 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
 
     // MARK: Processes
 
-    private func start(_ commands: [ProcessPipeline.Command], input: [UInt8]?) async throws -> ProcessPipeline {
+    private func start(_ commands: [ProcessPipeline.Command], input: [UInt8]?, holdInput: Bool = false) async throws -> ProcessPipeline {
         do {
-            return try await ProcessPipeline.start(commands, input: input, environment: settings.childEnvironment)
+            return try await ProcessPipeline.start(commands, input: input, holdInput: holdInput, environment: settings.childEnvironment)
         } catch {
             logger.error("cannot start the YouTube tools", metadata: ["error": "\(error)"])
             throw YouTubeToolFailure.make(.badGateway, "The YouTube tools could not be started", code: "process_failed")

@@ -47,7 +47,10 @@ public final class ProcessPipeline: Sendable {
     private let errors: [Task<[UInt8], Never>]
     private let pump: Task<Void, Never>
 
-    private init(children: [ChildProcess], output: ChunkHandoff, errors: [Task<[UInt8], Never>], pump: Task<Void, Never>) {
+    private let heldInput: Mutex<Int32?>
+
+    private init(children: [ChildProcess], output: ChunkHandoff, errors: [Task<[UInt8], Never>], pump: Task<Void, Never>, heldInput: Int32?) {
+        self.heldInput = Mutex(heldInput)
         self.children = children
         self.output = output
         self.errors = errors
@@ -58,7 +61,13 @@ public final class ProcessPipeline: Sendable {
     public var pids: [pid_t] { children.map(\.pid) }
 
     /// Starts the commands. On failure, whatever was started is killed.
-    public static func start(_ commands: [Command], input: [UInt8]? = nil, environment: [String: String]) async throws -> ProcessPipeline {
+    ///
+    /// - Parameter holdInput: with no `input`, keep the first command's standard input open until
+    ///   ``send(input:)`` (or ``terminate()``): the commands start while the input is still being
+    ///   made (yt-dlp's Python start-up overlaps the extraction that produces its JSON).
+    public static func start(
+        _ commands: [Command], input: [UInt8]? = nil, holdInput: Bool = false, environment: [String: String]
+    ) async throws -> ProcessPipeline {
         precondition(!commands.isEmpty)
         // Descriptors we still own (closed on the way out); read ends handed to NIO leave this list.
         var owned: Set<Int32> = []
@@ -68,7 +77,7 @@ public final class ProcessPipeline: Sendable {
         defer { for fd in owned { close(fd) } }
         do {
             var stdin: Int32?
-            if input != nil {
+            if input != nil || holdInput {
                 var pair: [Int32] = [0, 0]
                 guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
                     throw ChildProcess.SpawnError(executable: "socketpair", errno: errno)
@@ -106,11 +115,12 @@ public final class ProcessPipeline: Sendable {
             release(last)
             let handoff = ChunkHandoff()
             let pump = try await Self.pump(last, into: handoff)
-            if let inputSocket, let input {
+            var held: Int32?
+            if let inputSocket {
                 release(inputSocket)
-                Self.write(input, to: inputSocket)
+                if let input { Self.write(input, to: inputSocket) } else { held = inputSocket }
             }
-            return ProcessPipeline(children: children, output: handoff, errors: errorTasks, pump: pump)
+            return ProcessPipeline(children: children, output: handoff, errors: errorTasks, pump: pump, heldInput: held)
         } catch {
             for child in children { child.terminate() }
             throw error
@@ -125,8 +135,15 @@ public final class ProcessPipeline: Sendable {
     /// Since when the consumer has been waiting for output (nil while it is busy elsewhere).
     public var waitingSince: ContinuousClock.Instant? { output.consumerWaitingSince }
 
+    /// Sends the held standard input (see `holdInput`) and closes it; later calls do nothing.
+    public func send(input: [UInt8]) {
+        guard let fd = heldInput.withLock({ fd in defer { fd = nil }; return fd }) else { return }
+        Self.write(input, to: fd)
+    }
+
     /// Kills every command's process group and ends the output.
     public func terminate() {
+        if let fd = heldInput.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
         for child in children { child.terminate() }
         output.fail(CancellationError())
     }
@@ -201,7 +218,7 @@ public final class ProcessPipeline: Sendable {
             var offset = 0
             bytes.withUnsafeBytes { raw in
                 while offset < raw.count {
-                    let sent = send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                    let sent = Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
                     if sent < 0 {
                         if errno == EINTR { continue }
                         break
