@@ -151,13 +151,17 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         handedOver = true
         registered = false
         let idleTimeout = settings.idleTimeout
+        // Ends the run once, whether the body ran or not: Hummingbird drops the body unrun when
+        // the head cannot be written (the client left during the extraction).
+        let lease = StreamLease { [self] in
+            pipeline.terminate()
+            unregister(id)
+            release(slot)
+        }
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { [self] writer in
-                defer {
-                    unregister(id)
-                    release(slot)
-                }
+            body: ResponseBody { writer in
+                defer { lease.end() }
                 let stalled = Mutex(false)
                 let watchdog = Task {
                     let interval = min(max(idleTimeout / 4, .milliseconds(5)), .seconds(1))
@@ -199,6 +203,21 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
                 }
                 try await writer.finish(nil)
             })
+    }
+
+    /// Runs `cleanup` once: at ``end()``, or when dropped without it.
+    final class StreamLease: Sendable {
+        private let cleanup: Mutex<(@Sendable () -> Void)?>
+
+        init(_ cleanup: @escaping @Sendable () -> Void) {
+            self.cleanup = Mutex(cleanup)
+        }
+
+        func end() {
+            cleanup.withLock { cleanup in defer { cleanup = nil }; return cleanup }?()
+        }
+
+        deinit { end() }
     }
 
     /// Why a stream was aborted after its head.

@@ -266,6 +266,7 @@ extension LiveYouTubeTests {
                 echo $$ >> \(directory)/pids
                 for a in "$@"; do if [ "$a" = "-J" ]; then
                   if [ "$(cat \(directory)/mode)" = slow-info ]; then sleep 30 & echo $! >> \(directory)/pids; wait; fi
+                  if [ "$(cat \(directory)/mode)" = late-info ]; then sleep 1; fi
                   cat \(directory)/info.json; exit 0
                 fi; done
                 cat > /dev/null
@@ -318,6 +319,38 @@ extension LiveYouTubeTests {
                 let downloaders = EmbeddedHarness.pids(in: directory + "/pids")
                 #expect(downloaders.count == 3, "-J, the download and its grandchild: \(downloaders)")
                 #expect(try await waitUntilGone(downloaders).isEmpty)
+            }
+        }
+
+        @Test func aClientGoneBeforeTheHeadLeavesNoChildrenAndFreesTheSlot() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = try hangingTools(directory)
+            environment["YOUTUBE_MAX_CONCURRENT"] = "1"
+            // A client gone while the tools are silent is noticed at the next write, at the
+            // latest when the idle timeout fires; one gone before the head, when it cannot be written.
+            environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "1"
+            try "late-info".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+            try await EmbeddedHarness.run(environment) { host in
+                var request = HTTPClientRequest(url: host.baseURL + "/v1/media/youtube/mp4")
+                request.method = .POST
+                request.headers.add(name: "X-API-Key", value: host.apiKey)
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: YouTubeHarness.mp3Body()))
+                // The client gives up while yt-dlp -J is still working.
+                await #expect(throws: (any Error).self) { _ = try await host.client.execute(request, timeout: .milliseconds(300)) }
+                try await Task.sleep(for: .seconds(1.5))
+                let pids = EmbeddedHarness.pids(in: directory + "/pids")
+                #expect(pids.count >= 1, "\(pids)")
+                #expect(try await waitUntilGone(pids).isEmpty, "nothing left running for a client that is gone")
+                try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+                // The slot is released right after the children are reaped.
+                var next = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                for _ in 0..<20 where next.status == 429 {
+                    try await Task.sleep(for: .milliseconds(100))
+                    next = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                }
+                #expect(next.status == 200, "the slot is free again: \(next.text)")
             }
         }
 
