@@ -89,7 +89,8 @@ struct YouTubeVideoInfo: Sendable {
         var mapped: JSONValue {
             var object = JSONObject()
             object["itag"] = Int(id).map { .number(JSONNumber($0)) } ?? .string(id)
-            let container = ext
+            // MIME subtypes, as ytdl-core names containers (itag 140 is "audio/mp4", container "mp4").
+            let container = ["m4a": "mp4", "3gp": "3gpp"][ext] ?? ext
             let kind = hasVideo ? "video" : "audio"
             let codecs = [vcodec, acodec].compactMap { $0 }.filter { $0 != "none" }
             object["mimeType"] = .string(codecs.isEmpty ? "\(kind)/\(container)" : "\(kind)/\(container); codecs=\"\(codecs.joined(separator: ", "))\"")
