@@ -198,8 +198,11 @@ extension LiveYouTubeTests {
                 #!/bin/sh
                 mode=$(cat \(directory)/mode)
                 if [ "$mode" = error ]; then cat \(directory)/stderr.txt >&2; exit 1; fi
+                if [ "$mode" = crash ]; then kill -SEGV $$; fi
+                if [ "$mode" = args ]; then printf '%s\\n' "$*" >> \(directory)/args; fi
                 for a in "$@"; do if [ "$a" = "-J" ]; then cat \(directory)/info.json; exit 0; fi; done
                 cat > /dev/null
+                if [ "$mode" = args ]; then exec head -c 5000 /dev/zero; fi
                 if [ "$mode" = encfail ]; then exec head -c 2000000 /dev/zero; fi
                 head -c 200000 /dev/zero
                 echo "ERROR: unable to download video data: HTTP Error 403: Forbidden" >&2
@@ -219,6 +222,34 @@ extension LiveYouTubeTests {
                 let answer = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
                 #expect(answer.status == 502)
                 #expect(answer.json?["code"] == "conversion_failed", "\(answer.text)")
+            }
+        }
+
+        @Test func aCrashIs502AndTheArgumentsAreSafe() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = try fakeTools(directory)
+            let cookies = directory + "/cookies.txt"
+            try "# Netscape HTTP Cookie File\n".write(toFile: cookies, atomically: true, encoding: .utf8)
+            environment["YOUTUBE_COOKIES_FILE"] = cookies
+            try await EmbeddedHarness.run(environment) { host in
+                try "crash".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+                let crashed = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
+                #expect(crashed.status == 502)
+                #expect(crashed.json?["message"]?["code"] == "process_crashed", "\(crashed.text)")
+
+                try "args".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+                let answer = try await host.request(.post, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
+                #expect(answer.status == 200)
+                #expect(answer.body.readableBytes == 5000)
+                let lines = try String(contentsOfFile: directory + "/args", encoding: .utf8).split(separator: "\n").map(String.init)
+                let extract = try #require(lines.first { $0.contains("-J") })
+                let download = try #require(lines.first { $0.contains("--load-info-json") })
+                for line in [extract, download] {
+                    #expect(line.contains("--ignore-config") && line.contains("--no-playlist") && line.contains("--cookies \(cookies)"), "\(line)")
+                }
+                #expect(extract.hasSuffix("-- https://www.youtube.com/watch?v=dQw4w9WgXcQ"), "the URL comes after --: \(extract)")
+                #expect(download.contains("--retries 0") && download.contains("--fragment-retries 0") && download.contains("-f 18 -o -"), "\(download)")
             }
         }
 
