@@ -82,7 +82,7 @@ final class MediaFixtures: Sendable {
 
     /// A 3 s 320×240 H.264 + AAC progressive MP4 (moov first).
     var video: String { directory + "/video.mp4" }
-    /// A 40 s 160×120 progressive MP4, served slowly for the disconnect test.
+    /// A 90 s 160×120 progressive MP4, served slowly for the disconnect test.
     var long: String { directory + "/long.mp4" }
     /// Video-only and audio-only files for the merge test.
     var videoOnly: String { directory + "/video-only.mp4" }
@@ -90,23 +90,45 @@ final class MediaFixtures: Sendable {
 
     static let shared = Result { try MediaFixtures() }
 
+    /// Made once per machine (bump the version when the media change) and reused by later runs;
+    /// made in a private directory and renamed into place, so concurrent runs never see half of it.
+    static let version = "v2"
+
     private init() throws {
         let tools = try EmbeddedTools.require()
-        directory = NSTemporaryDirectory() + "routehost-embedded-\(getpid())"
+        let final = NSTemporaryDirectory() + "routehost-embedded-fixtures-\(Self.version)"
+        let names = ["video.mp4", "long.mp4", "video-only.mp4", "audio.m4a"]
+        if names.allSatisfy({ FileManager.default.fileExists(atPath: final + "/" + $0) }) {
+            directory = final
+            return
+        }
+        let directory = final + ".\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Self.make(in: directory, ffmpeg: tools.ffmpeg)
+        if rename(directory, final) == 0 {
+            self.directory = final
+        } else if names.allSatisfy({ FileManager.default.fileExists(atPath: final + "/" + $0) }) {
+            try? FileManager.default.removeItem(atPath: directory)
+            self.directory = final
+        } else {
+            self.directory = directory
+        }
+    }
+
+    private static func make(in directory: String, ffmpeg: String) throws {
         let common = ["-hide_banner", "-loglevel", "error", "-y"]
-        try EmbeddedTools.run(tools.ffmpeg, common + [
+        try EmbeddedTools.run(ffmpeg, common + [
             "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
             "-movflags", "+faststart", "-shortest", directory + "/video.mp4",
         ])
-        try EmbeddedTools.run(tools.ffmpeg, common + [
-            "-f", "lavfi", "-i", "testsrc=size=160x120:rate=5:duration=40", "-f", "lavfi", "-i", "sine=frequency=300:duration=40",
+        try EmbeddedTools.run(ffmpeg, common + [
+            "-f", "lavfi", "-i", "testsrc=size=160x120:rate=5:duration=90", "-f", "lavfi", "-i", "sine=frequency=300:duration=90",
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "48k",
             "-movflags", "+faststart", "-shortest", directory + "/long.mp4",
         ])
-        try EmbeddedTools.run(tools.ffmpeg, common + ["-i", directory + "/video.mp4", "-an", "-c", "copy", directory + "/video-only.mp4"])
-        try EmbeddedTools.run(tools.ffmpeg, common + ["-i", directory + "/video.mp4", "-vn", "-c", "copy", directory + "/audio.m4a"])
+        try EmbeddedTools.run(ffmpeg, common + ["-i", directory + "/video.mp4", "-an", "-c", "copy", directory + "/video-only.mp4"])
+        try EmbeddedTools.run(ffmpeg, common + ["-i", directory + "/video.mp4", "-vn", "-c", "copy", directory + "/audio.m4a"])
     }
 }
 
