@@ -39,11 +39,11 @@ enum EmbeddedTools {
     static var isCI: Bool { !(ProcessInfo.processInfo.environment["CI"] ?? "").isEmpty }
 
     /// Run the test when the tools are here, or in CI (where it then fails in ``require()``).
-    static var enabled: Bool {
+    static let enabled: Bool = {
         if missing.isEmpty || isCI { return true }
         print("Embedded YouTube tests skipped: \(missing.joined(separator: ", ")) not found on PATH (pip install yt-dlp==2026.10.26; apt-get install ffmpeg)")
         return false
-    }
+    }()
 
     struct Missing: Error, CustomStringConvertible {
         var description: String
