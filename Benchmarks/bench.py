@@ -372,6 +372,7 @@ class Bench:
             "LOG_LEVEL": "warning",
             "SHUTDOWN_GRACE_SECONDS": "2",
             "YOUTUBE_SERVICE_URL": f"http://127.0.0.1:{self.fake.port}",
+            "YOUTUBE_BACKEND": "service",
             "WEBHOOK_RETRY_DELAY": "0.05",
         }
         env.update({k: str(v) for k, v in extra.items()})
