@@ -671,7 +671,12 @@ http {{
         host_on.stop()
         med_off = statistics.median(r["rps"] for r in off)
         med_on = statistics.median(r["rps"] for r in on)
+        def cpu_us(runs):
+            values = [r["server_cpu_percent"] / 100 * 1e6 / r["rps"] for r in runs if r.get("server_cpu_percent") and r["rps"]]
+            return round(statistics.median(values), 1) if values else None
+
         section = {"connections": 32, "rounds": rounds, "status_with_limiter": status,
+                   "cpu_us_per_request_off": cpu_us(off), "cpu_us_per_request_on": cpu_us(on),
                    "off_rps": [r["rps"] for r in off], "on_rps": [r["rps"] for r in on],
                    "off_median_rps": med_off, "on_median_rps": med_on,
                    "on_non_2xx": sum(r["non_2xx"] for r in on),
@@ -874,6 +879,8 @@ def cell(r):
     text = f"{fmt_rps(r['rps'])} ({fmt_ms(r['p50_ms'])} / {fmt_ms(r['p99_ms'])})"
     if r.get("server_cpu_percent") is not None:
         text += f", CPU {r['server_cpu_percent']}%"
+        if r["rps"]:
+            text += f" = {r['server_cpu_percent'] / 100 * 1e6 / r['rps']:.0f} µs/req"
     return text
 
 
@@ -956,8 +963,11 @@ def table(results):
                                      f"{e['webhooks']} webhooks in {e['elapsed_s']} s (submitting took {e['submit_s']} s)", "", "—"))
     rl = results.get("rate_limit")
     if rl:
+        cpu = ""
+        if rl.get("cpu_us_per_request_off") and rl.get("cpu_us_per_request_on"):
+            cpu = f"; server CPU per request off {rl['cpu_us_per_request_off']} µs, on {rl['cpu_us_per_request_on']} µs"
         rows.append(("rate-limit step cost on authenticate (32 conn)", f"{rl['cost_percent']}%",
-                     f"off {fmt_rps(rl['off_median_rps'])}, on {fmt_rps(rl['on_median_rps'])} req/s (median of {rl['rounds']})", "", "< 5%"))
+                     f"off {fmt_rps(rl['off_median_rps'])}, on {fmt_rps(rl['on_median_rps'])} req/s (median of {rl['rounds']}){cpu}", "", "< 5%"))
         targets.append(("(rate limit) step costs < 5% of req/s", rl["cost_percent"] is not None and rl["cost_percent"] < 5, f"{rl['cost_percent']}%"))
     scale = results.get("scale")
     if scale:
