@@ -46,19 +46,21 @@ extension LiveYouTubeTests {
 
         @Test func aClientPausingForLessThanTheStallTimeoutIsNotCutOff() async throws {
             try await YouTubeHarness.run(["YOUTUBE_CLIENT_STALL_TIMEOUT": "1.5"]) { host, fake in
-                fake.media = .init(size: 8 << 20)
+                fake.media = .init(size: 48 << 20, chunkSize: DeterministicBytes.maxChunk)
                 let response = try await YouTubeHarness.stream(host, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
                 var verifier = DeterministicBytes.Verifier()
-                var pauses = 0
+                // Two pauses whose sum exceeds the limit: the limit is per write, not per stream.
+                // Between them the client reads far more than the socket buffers hold (a few MiB
+                // once autotuned), so that the relay sees its writes move again.
+                var pauses = [8 << 20, 24 << 20]
                 for try await chunk in response.body {
                     verifier.feed(chunk)
-                    // Two pauses whose sum exceeds the limit: the limit is per write, not per stream.
-                    if pauses < 2 && verifier.count > (pauses + 1) << 20 {
-                        pauses += 1
+                    if let next = pauses.first, verifier.count > next {
+                        pauses.removeFirst()
                         try await Task.sleep(for: .milliseconds(900))
                     }
                 }
-                #expect(verifier.count == 8 << 20 && verifier.isExact)
+                #expect(verifier.count == 48 << 20 && verifier.isExact)
                 #expect(fake.stats.streams.first?.outcome == .complete)
             }
         }

@@ -32,9 +32,16 @@ import NIOCore
 /// - **empty body without `Content-Length: 0`**: treated as an upstream failure (the head promised
 ///   content). An upstream that says `Content-Length: 0` gets an empty answer relayed as is.
 ///
-/// Caveat: both timeouts are checked a few times per limit (see
-/// ``ChunkHandoff/firstStall(producerIdle:consumerStall:)``), so they fire up to a quarter of the
-/// shorter limit (a second at most) late.
+/// Caveats:
+/// - Both timeouts are checked a few times per limit (see
+///   ``ChunkHandoff/firstStall(producerIdle:consumerStall:)``), so they fire up to a quarter of
+///   the shorter limit (a second at most) late.
+/// - The client stall is seen from our side of the socket: the kernel buffers between us and the
+///   client hide its reads until they have drained enough for our writes to continue (on Linux,
+///   about a third of our send buffer, which autotuning may grow to a few MiB on a fast link).
+///   A client that reads less than that within `clientStallTimeout` counts as stalled; with the
+///   default of 120 s only a client slower than a few KiB/s on a slow link, or one whose buffers
+///   filled fast and that then reads a trickle, is cut off.
 public struct StreamRelay: Sendable {
     /// The longest wait for the next upstream bytes.
     public var idleTimeout: Duration

@@ -41,6 +41,7 @@ public struct UpstreamConfiguration: Sendable {
     /// The longest time our client may take no bytes of a stream (its writes waiting on
     /// backpressure) before the connection is closed and the upstream request cancelled. A client
     /// that stops reading would otherwise hold the stream, and an upstream connection, forever.
+    /// Measured at our end of the socket (see ``StreamRelay`` for what the kernel buffers hide).
     public var clientStallTimeout: Duration
     public var retry: RetryPolicy
     public var breakerThreshold: Int
