@@ -145,13 +145,13 @@ public final class RouteHostServer: Sendable {
 
     /// The Hummingbird application serving the router on `host:port` (port 0: any free port).
     public func makeApplication(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let headTimeout = TimeAmount(configuration.requestHeadTimeout)
-        let bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
+        let headTimeout = configuration.requestHeadTimeout.timeAmount
+        let bodyTimeout = configuration.requestBodyTimeout.timeAmount
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
-                idleTimeout: TimeAmount(configuration.idleTimeout))),
+                idleTimeout: configuration.idleTimeout.timeAmount)),
             configuration: .init(
                 address: .hostname(host ?? configuration.host, port: port ?? configuration.port),
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),
@@ -204,12 +204,5 @@ public final class RouteHostServer: Sendable {
         }
         await services.jobs.shutdown()
         await httpClients.shutdown()
-    }
-}
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let parts = duration.components
-        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
     }
 }

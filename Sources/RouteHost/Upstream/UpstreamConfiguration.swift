@@ -133,15 +133,3 @@ public struct UpstreamConfiguration: Sendable {
         .number(JSONNumber((duration.secondsValue * 1000).rounded() / 1000))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    public var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    /// The duration as a NIO `TimeAmount`.
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
-    }
-}
