@@ -5,7 +5,8 @@ import Foundation
 /// Retried: network errors and timeouts, 5xx, 408 and 429. Not retried: any other status
 /// (a 4xx says the receiver refuses this body; sending it again will not help). The delay
 /// before attempt `n + 1` is the relay's exponential backoff (``RetryPolicy/backoff(beforeAttempt:)``:
-/// `baseDelay × 2^(n-1)`) with ±25 % jitter, at most ``maximumDelay``. A `Retry-After` from
+/// `baseDelay × 2^(n-1)`, at most ``maximumDelay``) with ±25 % jitter, never above
+/// ``maximumDelay`` (so retries at the cap still spread out). A `Retry-After` from
 /// the receiver (seconds or an HTTP date, read by ``RetryAfter``) is waited for in full when it
 /// is longer, but never beyond ``maximumDelay`` either: a receiver cannot park a delivery for
 /// hours.
@@ -13,6 +14,7 @@ import Foundation
 /// ```swift
 /// let policy = WebhookRetryPolicy(maxAttempts: 5, baseDelay: .seconds(1))
 /// policy.delay(after: 1, retryAfter: nil)              // 0.75 s … 1.25 s
+/// policy.delay(after: 20, retryAfter: nil)             // 225 s … 300 s
 /// policy.delay(after: 1, retryAfter: .seconds(3600))   // 300 s
 /// ```
 ///
