@@ -287,7 +287,9 @@ public final class DurableJobService: JobService, Service {
             jobLogger.error("could not record a finished job; it runs again at the next start", metadata: ["error": "\(error)"])
             return
         }
-        if job.webhookURL != nil { scheduler.poke() }
+        if let url = job.webhookURL {
+            scheduler.offer(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
+        }
     }
 
     // MARK: - Retention
