@@ -64,6 +64,25 @@ let package = Package(
             ],
             path: "Tests/Support"
         ),
+        // Benchmarks (Benchmarks/run.sh): small executables, never run by `swift test`.
+        .executableTarget(
+            name: "fake-downloader",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Benchmarks/FakeDownloader"
+        ),
+        .executableTarget(
+            name: "bare-hummingbird",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/BareHummingbird"
+        ),
+        .executableTarget(
+            name: "routehost-microbench",
+            dependencies: ["JSONSchema", "RouteHost"],
+            path: "Benchmarks/Microbench"
+        ),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),
         .testTarget(
             name: "RouteHostTests",

@@ -5,23 +5,31 @@ import HummingbirdCore
 import JSONSchema
 import RouteHost
 
-/// The YouTube route module (`"plugin": "youtube"`): relays to the YouTube downloader service.
+/// The YouTube route module (`"plugin": "youtube"`): video info and mp3/mp4 streams, served by a
+/// downloader service (the relay) or by yt-dlp and ffmpeg run by the host (the embedded backend).
 ///
 /// Handlers:
-/// - `discovery` (plain): service, version, backend URL, cached health, circuit state, the five
-///   endpoints and the effective configuration (no secrets).
-/// - `health` (plain): 200 when the downloader's cached health is good, else 503 with the
-///   reason; `?refresh=true` probes now.
-/// - `info` (envelope, queueable): `POST /v1/media/youtube/info` upstream; its `data` object is
-///   the envelope's `response`.
-/// - `mp3`, `mp4` (stream): the downloader's body relayed as it arrives, with `Range` support.
+/// - `discovery` (plain): service, version, backend (type, URL or tool paths, health, circuit
+///   state), the five endpoints and the effective configuration (no secrets).
+/// - `health` (plain): 200 when the backend is usable, else 503 with the reason; `?refresh=true`
+///   probes the service now.
+/// - `info` (envelope, queueable): the downloader's `data` object is the envelope's `response`.
+/// - `mp3`, `mp4` (stream): the media, streamed with `Content-Type`, `Content-Disposition`,
+///   `X-Video-Title` and `X-Video-Duration`.
 ///
-/// Every handler that takes a URL accepts only YouTube video URLs (``YouTubeURL``) and sends the
-/// normalised `https://www.youtube.com/watch?v=ID` upstream; anything else is a 400 before any
-/// upstream call.
+/// The backend (``YouTubeBackendMode``, `YOUTUBE_BACKEND`): `auto` uses the service when
+/// `YOUTUBE_SERVICE_URL` is set in the environment, else the embedded backend when yt-dlp and
+/// ffmpeg are found, else the module is unavailable: `/health` and discovery say why and how to
+/// fix it, and its routes answer 503 with that message.
+///
+/// Every handler that takes a URL accepts only YouTube video URLs (``YouTubeURL``), normalised to
+/// `https://www.youtube.com/watch?v=ID`, plus URLs on `YOUTUBE_EXTRA_ALLOWED_HOSTS` (empty by
+/// default; for tests and private mirrors). That check is the only gate: yt-dlp itself would
+/// fetch any site. Anything else is a 400 before any backend work.
 ///
 /// Configuration: `service_url` in routes.json (usually `${YOUTUBE_SERVICE_URL:-http://localhost:3001}`);
-/// everything else from the environment with the `YOUTUBE_` prefix (``UpstreamConfiguration``).
+/// everything else from the environment with the `YOUTUBE_` prefix (``UpstreamConfiguration``,
+/// ``YouTubeEmbeddedSettings``).
 public struct YouTubeModule: RouteModule {
     public struct Configuration: Decodable, Sendable {
         /// The downloader's base URL.
@@ -31,31 +39,53 @@ public struct YouTubeModule: RouteModule {
     public static let pluginName = "youtube"
     public static let configurationKeys: [String]? = ["service_url"]
 
-    let upstream: UpstreamClient
+    let backend: any YouTubeBackend
     let prefix: String
+    let extraHosts: ExtraAllowedHosts
 
     public init(configuration: Configuration, context: ModuleContext) throws {
-        guard let url = URL(string: configuration.service_url), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
-        else {
+        let environment = context.environment
+        let modeText = environment.string("YOUTUBE_BACKEND")?.lowercased() ?? "auto"
+        guard let mode = YouTubeBackendMode(rawValue: modeText) else {
             throw ModuleConfigurationError(
-                key: ["service_url"], message: "'\(configuration.service_url)' is not an http:// or https:// URL",
-                fix: "set YOUTUBE_SERVICE_URL to the downloader's base URL, like http://localhost:3001")
+                message: "YOUTUBE_BACKEND=\(modeText) is not valid", fix: "set YOUTUBE_BACKEND to auto, service or embedded")
         }
-        let settings: UpstreamConfiguration
         do {
-            settings = try UpstreamConfiguration(serviceName: "YouTube", baseURL: url, environment: context.environment, prefix: "YOUTUBE")
+            extraHosts = try ExtraAllowedHosts(list: environment.list("YOUTUBE_EXTRA_ALLOWED_HOSTS"))
         } catch {
-            throw ModuleConfigurationError(message: error.description, fix: "fix the variable in the environment or .env")
+            throw ModuleConfigurationError(
+                message: "YOUTUBE_EXTRA_ALLOWED_HOSTS entry '\(error.entry)' is not a host name or address with an optional :port",
+                fix: "list host names, like 127.0.0.1 or mirror.example:8443, separated by commas")
         }
-        upstream = UpstreamClient(configuration: settings, httpClients: context.httpClients, logger: context.logger)
         prefix = context.prefix
+        let useService = mode == .service || (mode == .auto && environment.string("YOUTUBE_SERVICE_URL") != nil)
+        if useService {
+            backend = try YouTubeServiceBackend(serviceURL: configuration.service_url, context: context)
+            return
+        }
+        switch YouTubeEmbeddedSettings.locateTools(environment) {
+        case .success(let tools):
+            let settings: YouTubeEmbeddedSettings
+            do {
+                settings = try YouTubeEmbeddedSettings(ytdlp: tools.ytdlp, ffmpeg: tools.ffmpeg, environment: environment)
+            } catch {
+                throw ModuleConfigurationError(message: "\(error)", fix: "fix the variable in the environment or .env")
+            }
+            backend = YouTubeEmbeddedBackend(settings: settings, logger: context.logger, probeVersions: context.isServing)
+        case .failure(let missing):
+            let reason = mode == .auto
+                ? "YOUTUBE_SERVICE_URL is not set and \(missing.reason)" : missing.reason
+            backend = UnavailableYouTubeBackend(reason: reason, fix: missing.fix, mode: mode)
+            if context.isServing {
+                context.logger.warning("YouTube module unavailable", metadata: ["reason": "\(reason)", "fix": "\(missing.fix)"])
+            }
+        }
     }
 
     public var handlers: [String: RouteHandler] {
         [
             "discovery": .plain { _ in HandlerResponse(discoveryDocument()) },
-            "health": .plain { request in await healthAnswer(refresh: Self.wantsRefresh(request.uri)) },
+            "health": .plain { request in await backend.healthAnswer(refresh: Self.wantsRefresh(request.uri)) },
             "info": .envelope { request in try await info(request) },
             "mp3": .stream { request in try await stream(.mp3, request) },
             "mp4": .stream { request in try await stream(.mp4, request) },
@@ -63,111 +93,63 @@ public struct YouTubeModule: RouteModule {
     }
 
     public func health() async -> ModuleHealth {
-        var details = JSONObject()
-        details["service_url"] = .string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
-        details["circuit"] = .string(upstream.breaker.snapshot.state.rawValue)
-        guard let snapshot = upstream.health.cached() else {
-            details["reason"] = "not checked yet"
-            return ModuleHealth(status: .degraded, details: details)
-        }
-        details["checked_at"] = .string(Self.timestamp(snapshot.checkedAt))
-        if let reason = snapshot.reason { details["reason"] = .string(reason) }
-        if !snapshot.healthy { return ModuleHealth(status: .unhealthy, details: details) }
-        return ModuleHealth(status: upstream.breaker.snapshot.state == .closed ? .healthy : .degraded, details: details)
+        await backend.moduleHealth()
     }
 
     public func shutdown() async {
-        upstream.shutdown()
+        await backend.shutdown()
     }
 
     // MARK: Handlers
 
     func info(_ request: HandlerRequest) async throws -> HandlerResponse {
-        let url = try Self.videoURL(in: request.payload)
-        let answer = try await upstream.json(
-            .postJSON("/v1/media/youtube/info", ["url": .string(url.normalized)], headers: Self.forwardedHeaders(request, range: false)),
-            logger: request.logger)
-        guard answer["success"]?.boolValue != false, let data = answer["data"], case .object = data else {
-            request.logger.error("downloader answered /info without a data object")
-            throw RouteFailure(.badGateway, message: ["error": "YouTube service returned an invalid response", "reason": "no 'data' object"],
-                               body: ["error": "YouTube service returned an invalid response", "reason": "no 'data' object"])
-        }
-        return HandlerResponse(data)
+        let target = try videoTarget(in: request.payload)
+        return HandlerResponse(try await backend.info(target, request))
     }
 
     func stream(_ media: YouTubeMedia, _ request: HandlerRequest) async throws -> Response {
-        let url = try Self.videoURL(in: request.payload)
+        let target = try videoTarget(in: request.payload)
         let quality = try Self.quality(in: request.payload, for: media)
-        let body: JSONValue = ["url": .string(url.normalized), "quality": .string(quality)]
-        var headers = Self.forwardedHeaders(request, range: true)
-        headers[.accept] = "*/*"
-        return try await upstream.relay(.postJSON(media.upstreamPath, body, headers: headers), logger: request.logger) { response in
-            YouTubeStreamHeaders.make(upstream: response.headers, media: media, videoID: url.videoID)
-        }
-    }
-
-    func healthAnswer(refresh: Bool) async -> HandlerResponse {
-        let snapshot = refresh ? await upstream.health.refresh() : await upstream.health.current()
-        var object = JSONObject()
-        object["status"] = snapshot.healthy ? "healthy" : "unhealthy"
-        if let reason = snapshot.reason { object["reason"] = .string(reason) }
-        object["service_url"] = .string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
-        object["checked_at"] = .string(Self.timestamp(snapshot.checkedAt))
-        object["age_seconds"] = .number(JSONNumber((Date().timeIntervalSince(snapshot.checkedAt) * 1000).rounded() / 1000))
-        object["latency_ms"] = .number(JSONNumber((snapshot.latency.secondsValue * 1_000_000).rounded() / 1000))
-        object["circuit"] = .string(upstream.breaker.snapshot.state.rawValue)
-        if let details = snapshot.details { object["upstream"] = details }
-        return HandlerResponse(.object(object), status: snapshot.healthy ? .ok : .serviceUnavailable)
+        return try await backend.stream(media, target, quality: quality, request)
     }
 
     func discoveryDocument() -> JSONValue {
-        let breaker = upstream.breaker.snapshot
-        var backend = JSONObject()
-        backend["url"] = .string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
-        if let snapshot = upstream.health.cached() {
-            var health = JSONObject()
-            health["status"] = snapshot.healthy ? "healthy" : "unhealthy"
-            if let reason = snapshot.reason { health["reason"] = .string(reason) }
-            health["checked_at"] = .string(Self.timestamp(snapshot.checkedAt))
-            backend["health"] = .object(health)
-        } else {
-            backend["health"] = ["status": "unknown", "reason": "not checked yet"]
-        }
-        var circuit = JSONObject()
-        circuit["state"] = .string(breaker.state.rawValue)
-        circuit["consecutive_failures"] = .number(JSONNumber(breaker.consecutiveFailures))
-        circuit["retry_after"] = breaker.retryAfter.map { .number(JSONNumber(($0.secondsValue * 1000).rounded() / 1000)) } ?? .null
-        backend["circuit"] = .object(circuit)
         let endpoints: [JSONValue] = [
             ["method": "GET", "path": .string(prefix), "description": "This document"],
-            ["method": "GET", "path": .string(prefix + "/health"), "description": "Downloader health (200 or 503); ?refresh=true probes now"],
+            ["method": "GET", "path": .string(prefix + "/health"), "description": "Backend health (200 or 503); ?refresh=true probes now"],
             ["method": "POST", "path": .string(prefix + "/info"), "description": "Video metadata; with webhook_url the job runs in the background",
              "body": ["url": "YouTube URL (required)", "webhook_url": "optional", "id": "optional"]],
-            ["method": "POST", "path": .string(prefix + "/mp3"), "description": "The audio, streamed",
+            ["method": "POST", "path": .string(prefix + "/mp3"), "description": "The audio as MP3, streamed",
              "body": ["url": "YouTube URL (required)", "quality": .string(YouTubeMedia.mp3.qualities.joined(separator: " | "))]],
-            ["method": "POST", "path": .string(prefix + "/mp4"), "description": "The video, streamed",
+            ["method": "POST", "path": .string(prefix + "/mp4"), "description": "The video as MP4, streamed",
              "body": ["url": "YouTube URL (required)", "quality": .string(YouTubeMedia.mp4.qualities.joined(separator: " | "))]],
         ]
         var document = JSONObject()
         document["service"] = "youtube"
-        document["description"] = "YouTube info and mp3/mp4 streams, relayed to the YouTube downloader service"
+        document["description"] = switch backend.kind {
+        case "service": "YouTube info and mp3/mp4 streams, relayed to the YouTube downloader service"
+        case "embedded": "YouTube info and mp3/mp4 streams, made by yt-dlp and ffmpeg on this host"
+        default: "YouTube info and mp3/mp4 streams: no backend available (see backend.reason)"
+        }
         document["version"] = .string(RouteHostVersion.current)
-        document["backend"] = .object(backend)
+        document["backend"] = .object(backend.backendDocument())
         document["endpoints"] = .array(endpoints)
-        document["configuration"] = upstream.configuration.json
+        var configuration = backend.configurationDocument.objectValue ?? JSONObject()
+        configuration["YOUTUBE_EXTRA_ALLOWED_HOSTS"] = .array(extraHosts.descriptions.map(JSONValue.string))
+        document["configuration"] = .object(configuration)
         return .object(document)
     }
 
     // MARK: Input
 
-    static func videoURL(in payload: JSONValue) throws -> YouTubeURL {
+    func videoTarget(in payload: JSONValue) throws -> YouTubeTarget {
         guard let value = payload["url"], value != .null else {
             throw RouteFailure(.badRequest, "Invalid payload: 'url' is a required property")
         }
-        guard let text = value.stringValue, let url = YouTubeURL(text) else {
+        guard let text = value.stringValue, let target = YouTubeTarget(text, extraHosts: extraHosts) else {
             throw RouteFailure(.badRequest, "Invalid payload: \(YouTubeURL.requirement)")
         }
-        return url
+        return target
     }
 
     static func quality(in payload: JSONValue, for media: YouTubeMedia) throws -> String {
@@ -177,18 +159,6 @@ public struct YouTubeModule: RouteModule {
             throw RouteFailure(.badRequest, "Invalid payload: 'quality' must be one of \(allowed)")
         }
         return text
-    }
-
-    /// The client's headers that go upstream: its request id, and for streams `Range`/`If-Range`.
-    static func forwardedHeaders(_ request: HandlerRequest, range: Bool) -> HTTPFields {
-        var headers = HTTPFields()
-        headers[HTTPField.Name("X-Request-Id")!] = request.requestID
-        if range {
-            for name in ["Range", "If-Range"] {
-                if let field = HTTPField.Name(name), let value = request.headers[field] { headers[field] = value }
-            }
-        }
-        return headers
     }
 
     static func wantsRefresh(_ uri: URI) -> Bool {

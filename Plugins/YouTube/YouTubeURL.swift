@@ -59,3 +59,99 @@ public struct YouTubeURL: Sendable, Hashable {
     public static let requirement =
         "'url' must be a YouTube video URL (youtube.com/watch?v=ID, youtube.com/shorts/ID, /embed/ID, /live/ID, /v/ID, or youtu.be/ID; www., m. and music. hosts accepted) with an 11-character video id"
 }
+
+/// The hosts besides YouTube's that `YOUTUBE_EXTRA_ALLOWED_HOSTS` lets through (tests, private
+/// mirrors). Empty by default, and then nothing but ``YouTubeURL`` passes.
+///
+/// Each entry is a host name or IP address, optionally with `:port`: `127.0.0.1` allows any port
+/// of that host, `mirror.example:8443` only that port. Matching is exact and case-insensitive
+/// (no wildcards, no subdomains). Entries with anything else (a scheme, a path, `*`, `@`) are
+/// refused when the module starts.
+public struct ExtraAllowedHosts: Sendable, Equatable {
+    struct Entry: Sendable, Equatable {
+        var host: String
+        var port: Int?
+    }
+
+    let entries: [Entry]
+
+    public static let none = ExtraAllowedHosts(entries: [])
+
+    init(entries: [Entry]) {
+        self.entries = entries
+    }
+
+    /// Parses the comma-separated list; throws a message for an entry that is not `host[:port]`.
+    public init(list: [String]) throws(ExtraAllowedHostsError) {
+        var entries: [Entry] = []
+        for item in list {
+            let text = item.lowercased()
+            var host = text
+            var port: Int?
+            if let colon = text.lastIndex(of: ":"), !text.hasPrefix("[") || text[..<colon].hasSuffix("]") {
+                guard let value = Int(text[text.index(after: colon)...]), (1...65535).contains(value) else { throw .init(entry: item) }
+                host = String(text[..<colon])
+                port = value
+            }
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            let allowed = host.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-:".unicodeScalars.contains($0)) }
+            guard !host.isEmpty, allowed, !host.hasPrefix("."), !host.hasPrefix("-") else { throw .init(entry: item) }
+            entries.append(Entry(host: host, port: port))
+        }
+        self.entries = entries
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The entries as written back (`host` or `host:port`), for discovery.
+    public var descriptions: [String] { entries.map { entry in entry.port.map { "\(entry.host):\($0)" } ?? entry.host } }
+
+    func allows(host: String, port: Int?, scheme: String) -> Bool {
+        guard !entries.isEmpty else { return false }
+        let effectivePort = port ?? (scheme == "https" ? 443 : 80)
+        return entries.contains { $0.host == host && ($0.port == nil || $0.port == effectivePort) }
+    }
+}
+
+public struct ExtraAllowedHostsError: Error, Sendable {
+    public var entry: String
+}
+
+/// What a request's `url` names: a YouTube video (sent to the backend normalised), or a URL on an
+/// extra allowed host (sent as is).
+public struct YouTubeTarget: Sendable, Hashable {
+    /// The URL the backend gets.
+    public let url: String
+    /// The YouTube video id; nil for an extra host's URL.
+    public let videoID: String?
+
+    public init(youtube: YouTubeURL) {
+        self.init(url: youtube.normalized, videoID: youtube.videoID)
+    }
+
+    init(url: String, videoID: String?) {
+        self.url = url
+        self.videoID = videoID
+    }
+
+    /// A YouTube URL, else a URL on one of `extraHosts` (http or https, no user information,
+    /// at most 2048 characters, no spaces or control characters); nil otherwise.
+    public init?(_ text: String, extraHosts: ExtraAllowedHosts) {
+        if let youtube = YouTubeURL(text) {
+            self.init(youtube: youtube)
+            return
+        }
+        guard !extraHosts.isEmpty else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.utf8.count <= 2048, trimmed.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
+            let components = URLComponents(string: trimmed), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", components.user == nil, components.password == nil,
+            let host = components.host?.lowercased(), !host.isEmpty,
+            extraHosts.allows(host: host, port: components.port, scheme: scheme)
+        else { return nil }
+        self.init(url: trimmed, videoID: nil)
+    }
+
+    /// The stem of the offered file name when there is no title.
+    public var fallbackStem: String { videoID ?? "video" }
+}

@@ -42,13 +42,13 @@ public struct OpenAPIDocument: Sendable {
     func operation(_ route: MountedRoute) -> JSONValue {
         let manifest = route.manifest
         var operation = JSONObject()
-        operation["operationId"] = .string("\(route.module)_\(manifest.handler)_\(manifest.method.rawValue.lowercased())")
+        operation["operationId"] = .string(Self.operationID(manifest))
         operation["summary"] = .string(manifest.description ?? "\(route.module): \(manifest.handler)")
         operation["tags"] = [.string(route.module)]
         if manifest.auth {
             operation["security"] = [["ApiKeyAuth": []]]
         }
-        let hasBody = manifest.method != .get && manifest.method != .delete
+        let hasBody = manifest.hasBody
         if hasBody {
             operation["requestBody"] = [
                 "required": true,
@@ -80,6 +80,12 @@ public struct OpenAPIDocument: Sendable {
         responses["default"] = Self.errorResponse("Any other error, with a JSON body")
         operation["responses"] = .object(responses)
         return .object(operation)
+    }
+
+    /// Unique per operation, since one handler may serve several routes: `post_v1_media_youtube_info`.
+    static func operationID(_ route: RouteManifest) -> String {
+        let path = route.fullPath.split(separator: "/").joined(separator: "_").map { $0.isLetter || $0.isNumber ? $0 : "_" }
+        return route.method.rawValue.lowercased() + "_" + String(path)
     }
 
     static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {

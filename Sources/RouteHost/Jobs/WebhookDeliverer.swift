@@ -133,7 +133,7 @@ public final class WebhookDeliverer: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: webhook.body))
         do {
-            let response = try await client.execute(request, timeout: settings.timeout.timeAmount)
+            let response = try await client.execute(request, timeout: TimeAmount(settings.timeout))
             let status = Int(response.status.code)
             let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
             await Self.drain(response.body, until: deadline)
@@ -177,7 +177,7 @@ public final class WebhookDeliverer: Sendable {
             case .shutDown:
                 return nil
             case .idle:
-                let timeout = settings.timeout.timeAmount
+                let timeout = TimeAmount(settings.timeout)
                 var configuration = HTTPClient.Configuration(
                     redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout), decompression: .disabled)
                 // A failed connection fails the attempt at once: the retry policy decides what follows.

@@ -56,6 +56,13 @@ public struct RouteManifest: Sendable {
     public var rateLimit: RateLimitRule?
     public var description: String?
     public var pointer: JSONPointer
+
+    /// Whether requests carry a JSON body (everything but GET, HEAD and DELETE).
+    public var hasBody: Bool { Self.hasBody(method) }
+
+    static func hasBody(_ method: HTTPRequest.Method) -> Bool {
+        method != .get && method != .head && method != .delete
+    }
 }
 
 /// A route's request schema: its JSON (inline, or read from a file) compiled once.

@@ -232,7 +232,7 @@ private struct ManifestChecker {
                 error(pointer.appending("rate_limit"), "rate limit '\(text)' is not valid", fix: "write COUNT/UNIT with a unit of second, minute, hour or day, such as \"30/minute\"")
             }
         }
-        let bodyless = method == .get || method == .delete
+        let bodyless = method.map { !RouteManifest.hasBody($0) } ?? false
         if queue == .webhook && stream {
             error(pointer.appending("queue"), "a streaming route cannot be queued", fix: "remove \"queue\" or \"stream\"")
         }

@@ -5,8 +5,8 @@ import NIOConcurrencyHelpers
 /// window, that address gets 429 until the window has passed. Clients with a valid key are
 /// not counted.
 ///
-/// Memory is bounded: at most `maxTrackedAddresses` windows are kept; expired ones are dropped
-/// first, then the oldest.
+/// Memory is bounded: at most `maxTrackedAddresses` windows are kept. When full, expired windows
+/// are dropped, and if that frees too little the oldest eighth goes, so the cost is amortised.
 public final class AuthFailureLimiter: Sendable {
     private struct Window {
         var start: ContinuousClock.Instant
@@ -41,6 +41,9 @@ public final class AuthFailureLimiter: Sendable {
         }
     }
 
+    /// The number of addresses tracked now.
+    public var trackedAddresses: Int { windows.withLockedValue { $0.count } }
+
     public func recordFailure(_ address: String) {
         guard limit > 0 else { return }
         let now = clock.now
@@ -52,8 +55,11 @@ public final class AuthFailureLimiter: Sendable {
             }
             if windows.count >= maxTrackedAddresses {
                 windows = windows.filter { now - $0.value.start < window }
-                if windows.count >= maxTrackedAddresses, let oldest = windows.min(by: { $0.value.start < $1.value.start }) {
-                    windows[oldest.key] = nil
+                let target = maxTrackedAddresses - max(1, maxTrackedAddresses / 8)
+                if windows.count > target {
+                    for (address, _) in windows.sorted(by: { $0.value.start < $1.value.start }).prefix(windows.count - target) {
+                        windows[address] = nil
+                    }
                 }
             }
             windows[address] = Window(start: now, failures: 1)

@@ -4,7 +4,8 @@ import JSONSchema
 /// Lets a request through only with a valid `X-API-Key` (the header name in any case).
 ///
 /// Runs before the body is read, so an unauthenticated client cannot make the host buffer a
-/// payload. Failure: `401 {"message":"Unauthorized"}`, or the envelope with `code: 401` on routes
+/// payload. A valid key always passes; only failures count towards the address's
+/// ``AuthFailureLimiter`` throttle. Failure: `401 {"message":"Unauthorized"}`, or the envelope with `code: 401` on routes
 /// whose handler asks for it (`/v1/toolkit/authenticate`).
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = RouteHostRequestContext
@@ -24,21 +25,21 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
         if case .apiKey = context.client {
+            return try await next(request, context)
+        }
+        if let identity = keys.identify(request.headers[.xAPIKey]) {
+            context.client = identity
             return try await next(request, context)
         }
         let address = context.clientAddress
         if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
             return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
         }
-        guard let identity = keys.identify(request.headers[.xAPIKey]) else {
-            failureLimiter?.recordFailure(address)
-            context.logger.notice("authentication failed", metadata: ["client": "\(address)"])
-            return unauthorized(context)
-        }
-        var context = context
-        context.client = identity
-        return try await next(request, context)
+        failureLimiter?.recordFailure(address)
+        context.logger.notice("authentication failed", metadata: ["client": "\(address)"])
+        return unauthorized(context)
     }
 
     func unauthorized(_ context: Context) -> Response {

@@ -22,15 +22,25 @@ public struct ErrorMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let failure as RouteFailure {
-            return .json(failure.plainBody, status: failure.status, headers: failure.headers)
         } catch let error as HTTPError where error.status == .notFound {
             return notFound(request)
-        } catch let error as HTTPError {
-            return .message(error.body ?? error.status.reasonPhrase, status: error.status, headers: error.headers)
-        } catch is CancellationError {
-            throw CancellationError()
         } catch {
+            return try Self.response(for: error, context: context)
+        }
+    }
+
+    /// The JSON answer for an error a route's pipeline threw. Routes answer their own errors with
+    /// it, so that the middleware around them (rate-limit and CORS headers) sees a response.
+    /// Rethrows `CancellationError`.
+    static func response(for error: any Error, context: Context) throws -> Response {
+        switch error {
+        case let failure as RouteFailure:
+            return .json(failure.plainBody, status: failure.status, headers: failure.headers)
+        case let error as HTTPError:
+            return .message(error.body ?? error.status.reasonPhrase, status: error.status, headers: error.headers)
+        case is CancellationError:
+            throw error
+        default:
             context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
             return .json(
                 .object(JSONObject([("message", "Internal Server Error"), ("request_id", .string(context.requestID))])),
@@ -38,11 +48,16 @@ public struct ErrorMiddleware: RouterMiddleware {
         }
     }
 
+    /// No route matched: 405 with `Allow` when the path is served with other methods, else 404.
+    /// (A handler's own 404 arrives here too; on a path it serves with this method it stays a 404.)
     func notFound(_ request: Request) -> Response {
         let path = request.uri.path
         let methods = allowedMethods(path)
         if methods.isEmpty {
             return .message("Not Found: no route for \(path) (GET /v1/toolkit/routes lists them)", status: .notFound)
+        }
+        if methods.contains(request.method) {
+            return .message("Not Found", status: .notFound)
         }
         let allow = methods.map(\.rawValue).joined(separator: ", ")
         return .message("Method \(request.method.rawValue) not allowed on \(path); use \(allow)", status: .methodNotAllowed, headers: [.allow: allow])

@@ -16,9 +16,17 @@ struct RouteEndpoint: HTTPResponder {
     let fields: EnvelopeFields
     let webhookHosts: WebhookHostPolicy
 
-    var hasBody: Bool { route.method != .get && route.method != .delete && route.method != .head }
+    var hasBody: Bool { route.hasBody }
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        do {
+            return try await answer(request, context: context)
+        } catch {
+            return try ErrorMiddleware.response(for: error, context: context)
+        }
+    }
+
+    func answer(_ request: Request, context: Context) async throws -> Response {
         var request = request
         var payload = JSONValue.null
         if hasBody {
@@ -38,7 +46,10 @@ struct RouteEndpoint: HTTPResponder {
             if route.queue == .webhook, let webhook = payload["webhook_url"], webhook != .null {
                 return try await enqueue(handlerRequest, webhook: webhook)
             }
-            let envelope = await jobs.runNow(JobSubmission(request: handlerRequest, webhookURL: nil), handler: body)
+            let submission = JobSubmission(request: handlerRequest, webhookURL: nil)
+            let envelope = handler.recordsJob
+                ? await jobs.runNow(submission, handler: body)
+                : await JobExecution.run(submission, handler: body, fields: fields)
             return .json(envelope.json, status: HTTPResponse.Status(code: envelope.code), headers: envelope.headers)
         }
     }

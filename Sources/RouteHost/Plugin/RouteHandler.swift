@@ -20,10 +20,15 @@ public struct RouteHandler: Sendable {
     /// Answer a failed authentication with the envelope (`code: 401`) instead of the bare
     /// `{"message":"Unauthorized"}`, as the original's `/v1/toolkit/authenticate` does.
     public var envelopeOnAuthFailure: Bool
+    /// Whether a synchronous run is stored as a job (envelope handlers). Read-only handlers such
+    /// as job status turn it off, so that polling does not fill the job store; their envelope
+    /// still carries a fresh `job_id`.
+    public var recordsJob: Bool
 
-    public init(kind: Kind, envelopeOnAuthFailure: Bool = false) {
+    public init(kind: Kind, envelopeOnAuthFailure: Bool = false, recordsJob: Bool = true) {
         self.kind = kind
         self.envelopeOnAuthFailure = envelopeOnAuthFailure
+        self.recordsJob = recordsJob
     }
 
     public static func envelope(_ body: @escaping JobHandler) -> Self {

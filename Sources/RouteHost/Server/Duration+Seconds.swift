@@ -1,7 +1,7 @@
 import NIOCore
 
-/// The host's conversions of `Duration`: one place, shared by the server, the jobs and the
-/// upstream relay.
+/// The host's conversions of `Duration` (seconds as a `Double`, NIO's `TimeAmount`): one place,
+/// shared by the server, the jobs and the upstream relay.
 extension Duration {
     /// The duration in seconds, with fractions (`.milliseconds(1500)` → `1.5`).
     ///
@@ -10,9 +10,12 @@ extension Duration {
     public var secondsValue: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+}
 
-    /// The duration as a NIO `TimeAmount` (nanoseconds; anything finer is dropped).
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+extension TimeAmount {
+    /// `duration` as a NIO `TimeAmount` (nanoseconds; anything finer is dropped).
+    init(_ duration: Duration) {
+        let parts = duration.components
+        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
     }
 }

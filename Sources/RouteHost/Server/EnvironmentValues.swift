@@ -41,11 +41,12 @@ public struct EnvironmentValues: Sendable {
         return value
     }
 
-    /// A duration in seconds (fractions allowed).
-    public func seconds(_ name: String, default defaultValue: Double) throws(EnvironmentError) -> Duration {
+    /// A duration in seconds (fractions allowed); with `positive`, 0 is refused too (for
+    /// timeouts, where 0 would fail everything at once).
+    public func seconds(_ name: String, default defaultValue: Double, positive: Bool = false) throws(EnvironmentError) -> Duration {
         guard let text = string(name) else { return .seconds(defaultValue) }
-        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value >= 0 else {
-            throw EnvironmentError(name: name, value: text, expected: "a number of seconds ≥ 0, like 30 or 0.5")
+        guard let value = Double(text.trimmingCharacters(in: .whitespaces)), value.isFinite, value >= 0, !positive || value > 0 else {
+            throw EnvironmentError(name: name, value: text, expected: positive ? "a number of seconds > 0, like 30 or 0.5" : "a number of seconds ≥ 0, like 30 or 0.5")
         }
         return .milliseconds(Int64((value * 1000).rounded()))
     }

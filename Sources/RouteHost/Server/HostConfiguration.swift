@@ -80,6 +80,8 @@ public struct HostConfiguration: Sendable {
     /// `REQUEST_BODY_TIMEOUT_SECONDS` (default 60): the time a client has to send a request body.
     public var requestBodyTimeout: Duration
 
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
     public init(environment: EnvironmentValues) throws(EnvironmentError) {
         host = environment.string("HOST") ?? "0.0.0.0"
         port = try environment.integer("PORT", default: 8080, minimum: 0)
@@ -94,7 +96,10 @@ public struct HostConfiguration: Sendable {
         let build = environment.string("BUILD_NUMBER") ?? "0"
         buildNumber = Int(build).map { .number(JSONNumber($0)) } ?? .string(build)
         shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)
-        logLevel = environment.string("LOG_LEVEL") ?? "info"
+        logLevel = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
+        guard Self.logLevels.contains(logLevel) else {
+            throw EnvironmentError(name: "LOG_LEVEL", value: logLevel, expected: "one of \(Self.logLevels.joined(separator: ", "))")
+        }
         authFailureLimit = try environment.integer("AUTH_FAILURE_LIMIT", default: 10, minimum: 0)
         webhookTimeout = try environment.seconds("WEBHOOK_TIMEOUT", default: 10)
         if webhookTimeout == .zero {
@@ -111,8 +116,8 @@ public struct HostConfiguration: Sendable {
         trustedProxies = try TrustedProxies(parsing: environment.list("TRUSTED_PROXIES"))
         allowedOrigins = environment.list("ALLOWED_ORIGINS")
         maxConnections = try environment.integer("MAX_CONNECTIONS", default: 1024, minimum: 1)
-        idleTimeout = try environment.seconds("IDLE_TIMEOUT_SECONDS", default: 60)
-        requestHeadTimeout = try environment.seconds("REQUEST_HEAD_TIMEOUT_SECONDS", default: 30)
-        requestBodyTimeout = try environment.seconds("REQUEST_BODY_TIMEOUT_SECONDS", default: 60)
+        idleTimeout = try environment.seconds("IDLE_TIMEOUT_SECONDS", default: 60, positive: true)
+        requestHeadTimeout = try environment.seconds("REQUEST_HEAD_TIMEOUT_SECONDS", default: 30, positive: true)
+        requestBodyTimeout = try environment.seconds("REQUEST_BODY_TIMEOUT_SECONDS", default: 60, positive: true)
     }
 }

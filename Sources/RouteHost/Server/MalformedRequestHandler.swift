@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
@@ -24,10 +25,12 @@ final class MalformedRequestHandler: ChannelInboundHandler, RemovableChannelHand
                 (.badRequest, "Malformed HTTP request: \(parserError)")
             }
         let body = ByteBuffer(string: #"{"message":"\#(message)"}"#)
-        let head = HTTPResponse(status: status, headerFields: [
+        var fields: HTTPFields = [
             .contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close",
-            .xContentTypeOptions: "nosniff",
-        ])
+            .xRequestID: UUID().uuidString.lowercased(), .cacheControl: "no-store",
+        ]
+        for (name, value) in SecurityHeadersMiddleware.headers { fields[name] = value }
+        let head = HTTPResponse(status: status, headerFields: fields)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
         let channel = context.channel

@@ -4,10 +4,10 @@ import NIOHTTPTypes
 /// Closes connections whose clients send too slowly (slow-loris).
 ///
 /// An idle timeout alone does not stop a client that trickles one byte every few seconds. This
-/// handler gives each request a deadline for its head — from the moment the connection is ready
-/// for a request (accepted, or the previous response finished) until the head is complete — and
-/// another for its body. A connection that misses either is closed; requests being answered
-/// (a long stream included) are never cut.
+/// handler gives each request a deadline for its head — from the moment the connection has
+/// nothing in flight (accepted, or every request read so far answered) until a head is complete —
+/// and another for its body. A connection that misses either is closed; requests being answered
+/// (a long stream, or pipelined requests queued behind one) are never cut.
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -17,6 +17,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private let headTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
     private var deadline: Scheduled<Void>?
+    /// Requests whose head has arrived and whose response has not ended.
+    private var unanswered = 0
+    private var readingBody = false
 
     init(headTimeout: TimeAmount, bodyTimeout: TimeAmount) {
         self.headTimeout = headTimeout
@@ -34,8 +37,13 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: arm(bodyTimeout, context: context)
-        case .end: disarm()
+        case .head:
+            unanswered += 1
+            readingBody = true
+            arm(bodyTimeout, context: context)
+        case .end:
+            readingBody = false
+            disarm()
         case .body: break
         }
         context.fireChannelRead(data)
@@ -43,7 +51,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
-            arm(headTimeout, context: context)
+            unanswered = max(0, unanswered - 1)
+            if unanswered == 0 && !readingBody { arm(headTimeout, context: context) }
         }
         context.write(data, promise: promise)
     }

@@ -8,9 +8,10 @@ import ServiceLifecycle
 
 /// The assembled host: the registry mounted on a router behind the shared pipeline.
 ///
-/// Pipeline order for every module route: request id → security headers → error mapping →
-/// rate limit → authentication → body (size, content type, JSON) → schema validation → queue
-/// decision → handler. `/health` and `/openapi.json` are served by the host itself, without a key.
+/// Pipeline order for every module route: request id → security headers → CORS → error
+/// mapping → client address → rate limit → authentication → body (size, content type, JSON) →
+/// schema validation → queue decision → handler (a route answers its own errors, so the steps
+/// around it add their headers to error answers too). `/health` and `/openapi.json` are served by the host itself, without a key.
 ///
 /// ```swift
 /// let server = try RouteHostServer(manifestPath: "routes.json", catalog: .withBuiltIns([YouTubeModule.self]),
@@ -46,7 +47,7 @@ public final class RouteHostServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.keys = APIKeySet(configuration.apiKeys)
-        self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit)
+        self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit, maxTrackedAddresses: configuration.rateLimitMaxClients)
         let httpClients = HTTPClientFactory()
         self.httpClients = httpClients
         let queueID = Int(ProcessInfo.processInfo.processIdentifier) &* 1_000_003 % 100_000_000
@@ -101,11 +102,11 @@ public final class RouteHostServer: Sendable {
         let registry = self.registry
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
-        router.add(middleware: ErrorMiddleware { registry.allowedMethods(at: $0) })
-        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         if !configuration.allowedOrigins.isEmpty {
             router.add(middleware: CORSMiddleware(origins: configuration.allowedOrigins) { registry.allowedMethods(at: $0) })
         }
+        router.add(middleware: ErrorMiddleware { registry.allowedMethods(at: $0) })
+        router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         let globalLimit = makeLimiter(rate: configuration.rateLimitPerMinute, period: .seconds(60), burst: configuration.rateLimitBurst)
         let bodyReader = JSONBodyReader(maxBytes: configuration.maxBodyBytes, maxDepth: configuration.maxJSONDepth)
         for route in registry.routes {
@@ -145,13 +146,13 @@ public final class RouteHostServer: Sendable {
 
     /// The Hummingbird application serving the router on `host:port` (port 0: any free port).
     public func makeApplication(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
-        let headTimeout = configuration.requestHeadTimeout.timeAmount
-        let bodyTimeout = configuration.requestBodyTimeout.timeAmount
+        let headTimeout = TimeAmount(configuration.requestHeadTimeout)
+        let bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
-                idleTimeout: configuration.idleTimeout.timeAmount)),
+                idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(
                 address: .hostname(host ?? configuration.host, port: port ?? configuration.port),
                 availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections)),

@@ -22,8 +22,8 @@ public struct ToolkitModule: RouteModule {
             "authenticate": RouteHandler(kind: .envelope { _ in HandlerResponse("Authorized") }, envelopeOnAuthFailure: true),
             "test": .envelope { _ in try setupTest() },
             "routes": .plain { _ in HandlerResponse(await RouteDiscovery(host: host).document()) },
-            "job_status": .envelope { request in try await jobStatus(request) },
-            "jobs_status": .envelope { request in try await jobsStatus(request) },
+            "job_status": RouteHandler(kind: .envelope { request in try await jobStatus(request) }, recordsJob: false),
+            "jobs_status": RouteHandler(kind: .envelope { request in try await jobsStatus(request) }, recordsJob: false),
         ]
     }
 

@@ -62,4 +62,24 @@ import Testing
             }
         }
     }
+
+    @Test func errorAnswersCarryCORSHeadersToo() async throws {
+        try await TestHost.application(environment: environment).test(.router) { client in
+            var headers = TestHost.jsonHeaders()
+            headers[.origin] = "https://app.example.com"
+            try await client.execute(uri: "/v1/echo/say", method: .post, headers: headers, body: #"{"text": 5}"#.buffer) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            }
+            try await client.execute(uri: "/v1/nowhere", method: .get, headers: headers) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://app.example.com")
+                #expect(response.headers[.vary] == "Origin")
+            }
+            try await client.execute(uri: "/v1/echo/crash-plain", method: .get, headers: headers) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.headers[.accessControlAllowOrigin] == "https://app.example.com")
+            }
+        }
+    }
 }

@@ -95,5 +95,41 @@ import Testing
             }
         }
     }
-}
 
+    @Test func errorAnswersOfLimitedRoutesCarryTheHeaders() async throws {
+        let app = try TestHost.application(environment: ["RATE_LIMIT_PER_MINUTE": "5"])
+        try await app.test(.live) { client in
+            try await client.execute(uri: "/v1/echo/say", method: .post, headers: TestHost.jsonHeaders(), body: #"{"text": 5}"#.buffer) { response in
+                #expect(response.status == .badRequest)
+                #expect(response.headers[.rateLimitRemaining] == "4")
+            }
+            try await client.execute(uri: "/v1/echo/crash-plain", method: .get, headers: TestHost.keyHeader) { response in
+                #expect(response.status == .internalServerError)
+                #expect(response.headers[.rateLimitRemaining] == "3")
+            }
+        }
+    }
+
+    @Test func theBucketRefillsWithTime() async throws {
+        let manifest = """
+            {"version": 1, "modules": [{"name": "echo", "plugin": "echo", "prefix": "/e", "config": {"greeting": "hi"}, "routes": [
+              {"method": "GET", "path": "/p", "handler": "plain", "rate_limit": "2/second"}]}]}
+            """
+        let app = try TestHost.application(manifest: manifest, environment: ["RATE_LIMIT_PER_MINUTE": "0"])
+        try await app.test(.live) { client in
+            // a loaded machine may refill a token between requests, so count until the first refusal
+            var allowed = 0
+            var refusal: TestResponse?
+            while refusal == nil && allowed < 10 {
+                let response = try await client.execute(uri: "/e/p", method: .get, headers: TestHost.keyHeader)
+                if response.status == .ok { allowed += 1 } else { refusal = response }
+            }
+            #expect(allowed >= 2 && allowed < 10)
+            #expect(refusal?.status == .tooManyRequests)
+            #expect(refusal?.headers[.retryAfter] == "1")
+            // the behaviour under test is the passing of time: 0.6 s refills at least one token
+            try await Task.sleep(for: .milliseconds(600))
+            try await client.execute(uri: "/e/p", method: .get, headers: TestHost.keyHeader) { #expect($0.status == .ok) }
+        }
+    }
+}

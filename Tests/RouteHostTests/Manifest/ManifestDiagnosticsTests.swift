@@ -43,9 +43,10 @@ import Testing
     }
 
     @Test func malformedJSONReportsThePosition() {
-        #expect(diagnostics("{\n  \"version\": 1,\n  \"modules\": [\n}") == [
-            "routes.json:4:1: error: malformed JSON: expected a value or ']' (routes.json must be one JSON object)"
-        ] || diagnostics("{\n  \"version\": 1,\n  \"modules\": [\n}").first?.hasPrefix("routes.json:4:1: error: malformed JSON") == true)
+        let result = diagnostics("{\n  \"version\": 1,\n  \"modules\": [\n}")
+        #expect(result.count == 1)
+        #expect(result.first?.hasPrefix("routes.json:4:1: error: malformed JSON: ") == true, "\(result)")
+        #expect(result.first?.hasSuffix("(routes.json must be one JSON object)") == true)
     }
 
     @Test func unknownKeySuggestsTheNearestOne() {

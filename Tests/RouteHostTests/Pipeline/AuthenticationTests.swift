@@ -99,6 +99,17 @@ import Testing
         }
     }
 
+    @Test func aValidKeyStillWorksFromAThrottledAddress() async throws {
+        let app = try TestHost.application(environment: ["AUTH_FAILURE_LIMIT": "2", "RATE_LIMIT_PER_MINUTE": "0"])
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .unauthorized) }
+            }
+            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .tooManyRequests) }
+            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: TestHost.keyHeader) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test func keySetComparesDigests() {
         let keys = APIKeySet(["alpha", "beta"])
         #expect(keys.identify("alpha") != nil)

@@ -133,4 +133,14 @@ import Testing
             }
         }
     }
+
+    @Test func aHandlersOwn404StaysA404() async throws {
+        try await TestHost.application().test(.router) { client in
+            try await client.execute(uri: "/v1/echo/missing", method: .get, headers: TestHost.keyHeader) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.allow] == nil)
+                #expect(response.json == ["message": "Not Found"])
+            }
+        }
+    }
 }

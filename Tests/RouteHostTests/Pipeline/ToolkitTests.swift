@@ -66,6 +66,11 @@ import Testing
                 let open = try #require(document["paths"]?["/v1/echo/open"]?["get"])
                 #expect(open["security"] == nil)
                 #expect(document["paths"]?["/v1/echo/bytes"]?["post"]?["responses"]?["200"]?["content"]?["application/octet-stream"] != nil)
+                let operationIDs = (document["paths"]?.objectValue?.values ?? []).flatMap { item in
+                    (item.objectValue?.values ?? []).compactMap { $0["operationId"]?.stringValue }
+                }
+                #expect(operationIDs.count == Set(operationIDs).count, "\(operationIDs)")
+                #expect(operationIDs.contains("get_v1_echo_open"))
             }
         }
     }

@@ -33,6 +33,16 @@ struct EchoModule: RouteModule {
             "plain": .plain { request in HandlerResponse(["plain": true, "request_id": .string(request.requestID)]) },
             "crash_plain": .plain { _ in throw HandlerFailure() },
             "bytes": .stream { _ in Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(string: "0123456789"))) },
+            "slow_bytes": .stream { _ in
+                Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { writer in
+                    for index in 0..<6 {
+                        try await Task.sleep(for: .milliseconds(100))
+                        try await writer.write(ByteBuffer(string: String(index)))
+                    }
+                    try await writer.finish(nil)
+                })
+            },
+            "not_found": .plain { _ in throw HTTPError(.notFound) },
         ]
     }
 }

@@ -29,7 +29,9 @@ enum TestHost {
                 { "method": "GET", "path": "/plain", "handler": "plain" },
                 { "method": "GET", "path": "/crash-plain", "handler": "crash_plain" },
                 { "method": "GET", "path": "/open", "handler": "plain", "auth": false },
-                { "method": "POST", "path": "/bytes", "handler": "bytes", "stream": true }
+                { "method": "POST", "path": "/bytes", "handler": "bytes", "stream": true },
+                { "method": "GET", "path": "/slow-bytes", "handler": "slow_bytes", "stream": true },
+                { "method": "GET", "path": "/missing", "handler": "not_found" }
             ] }
           ]
         }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# RouteHost benchmarks: one command, every figure of Benchmarks/README.md, one table.
+#
+#   Benchmarks/run.sh                 # the full run (about 5 minutes; wrk 6 s per case)
+#   Benchmarks/run.sh --quick         # a smoke run (1 s cases, small streams)
+#   Benchmarks/run.sh --only auth,info,relay,queue,ratelimit,scale,micro,errors
+#   BENCH_DURATION=10 Benchmarks/run.sh
+#
+# Installs what is missing (wrk, nginx, curl from Debian; jsonschema from PyPI), builds in release
+# mode into .build-release, then runs Benchmarks/bench.py, which starts every server on 127.0.0.1,
+# stops them all at the end, prints the table and writes Benchmarks/results/latest.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="/opt/swift/usr/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}" >&2
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q "${missing[@]}" >/dev/null; }
+fi
+export PATH="$PATH:/usr/sbin"
+
+python3 -c "import jsonschema" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check jsonschema
+# jsonschema checks `format: uri` only with one of these installed (so that it does the same work).
+python3 -c "import rfc3986_validator" 2>/dev/null || python3 -c "import rfc3987" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check rfc3986-validator >/dev/null 2>&1 \
+  || echo "note: rfc3986-validator not installed: Python jsonschema will not check format: uri" >&2
+
+echo "== swift build -c release" >&2
+swift build -c release --scratch-path .build-release >&2
+bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+
+# bench.py stops every server it started on exit, Ctrl-C or SIGTERM; this trap covers the rest.
+python3 Benchmarks/bench.py --bin "$bin" --repo . "$@" &
+driver=$!
+trap 'kill -TERM $driver 2>/dev/null; wait $driver 2>/dev/null' INT TERM
+wait $driver

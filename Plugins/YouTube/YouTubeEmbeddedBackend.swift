@@ -1,0 +1,462 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JSONSchema
+import Logging
+import NIOCore
+import RouteHost
+import Synchronization
+
+/// The embedded backend: yt-dlp and ffmpeg as child processes, no downloader service.
+///
+/// - `info`: `yt-dlp -J --no-playlist URL`, mapped to the service's `data` (``YouTubeVideoInfo``).
+/// - `mp3`: `yt-dlp -J` (title and duration for the head) and, started at the same time,
+///   `yt-dlp --load-info-json - -f bestaudio/best -o -` (the JSON is fed to its standard input
+///   once `-J` has it: no second extraction, and the tools' start-up overlaps it) piped into
+///   `ffmpeg -i pipe:0 -vn -c:a libmp3lame -b:a <YOUTUBE_MP3_BITRATE> -f mp3 pipe:1`.
+/// - `mp4`: a progressive MP4 format (``YouTubeMP4Plan``) streamed as yt-dlp downloads it
+///   (byte for byte), else ffmpeg fetching the chosen video and audio formats and muxing them into
+///   fragmented MP4 (`-c copy -movflags frag_keyframe+empty_moov`), which needs no seekable output.
+///
+/// The head is sent only once the pipeline has produced its first bytes, so every failure up to
+/// then is a JSON answer (``YouTubeToolFailure``). After the head, a failed or stalled child
+/// aborts the connection (the body writer throws): the client sees an incomplete transfer, never a
+/// complete-looking truncated file. yt-dlp never retries a download (`--retries 0
+/// --fragment-retries 0`): bytes already in the pipe cannot be taken back.
+///
+/// Children run in their own process groups and are killed (the whole group) when the client goes
+/// away, a timeout fires, or the host shuts down. At most `YOUTUBE_MAX_CONCURRENT` runs at once
+/// (each info or stream counts one); beyond that, 429 with `Retry-After`.
+final class YouTubeEmbeddedBackend: YouTubeBackend {
+    let settings: YouTubeEmbeddedSettings
+    let logger: Logger
+    private let active = Mutex<[Int: ProcessPipeline]>([:])
+    private let counters = Mutex((running: 0, nextID: 0, shutDown: false))
+    private let versions = Mutex<JSONObject>([:])
+
+    static let busyRetryAfter = "5"
+    static let maxInfoBytes = 64 << 20
+
+    var kind: String { "embedded" }
+
+    init(settings: YouTubeEmbeddedSettings, logger: Logger, probeVersions: Bool) {
+        self.settings = settings
+        self.logger = logger
+        if probeVersions {
+            Task { [self] in await self.probeVersions() }
+        }
+    }
+
+    // MARK: Routes
+
+    func info(_ target: YouTubeTarget, _ request: HandlerRequest) async throws -> JSONValue {
+        let slot = try acquire()
+        defer { release(slot) }
+        let (info, _) = try await extract(target, logger: request.logger)
+        return info.serviceData
+    }
+
+    func stream(_ media: YouTubeMedia, _ target: YouTubeTarget, quality: String, _ request: HandlerRequest) async throws -> Response {
+        let slot = try acquire()
+        var handedOver = false
+        defer { if !handedOver { release(slot) } }
+        let logger = request.logger
+
+        // mp3 needs no choice of ours: its pipeline starts at once and gets the info JSON when
+        // `yt-dlp -J` has it (the tools' start-up overlaps the extraction).
+        var early: (pipeline: ProcessPipeline, id: Int)?
+        if media == .mp3 {
+            let format = quality == "lowestaudio" ? "worstaudio/worst" : "bestaudio/best"
+            let pipeline = try await start([download(format: format), encodeMP3()], input: nil, holdInput: true)
+            early = (pipeline, register(pipeline))
+        }
+        let info: YouTubeVideoInfo
+        let raw: [UInt8]
+        do {
+            (info, raw) = try await extract(target, logger: logger)
+        } catch {
+            if let early {
+                early.pipeline.terminate()
+                unregister(early.id)
+            }
+            throw error
+        }
+
+        let commands: [ProcessPipeline.Command]
+        let tools: [String]
+        let input: [UInt8]?
+        switch media {
+        case .mp3:
+            commands = []
+            tools = ["yt-dlp", "ffmpeg"]
+            input = raw
+        case .mp4:
+            guard let plan = YouTubeMP4Plan.choose(quality: quality, formats: info.formats) else {
+                let heights = YouTubeMP4Plan.availableHeights(info.formats).map { "\($0)p" }
+                var body: JSONObject = [
+                    "error": .string("No MP4 format of this video matches quality '\(quality)'"), "code": "quality_unavailable",
+                ]
+                body["available"] = .array(heights.map(JSONValue.string))
+                throw RouteFailure(.unprocessableContent, message: .object(body), body: .object(body))
+            }
+            switch plan {
+            case .progressive(let format):
+                commands = [download(format: format.id)]
+                tools = ["yt-dlp"]
+                input = raw
+            case .merge(let video, let audio):
+                commands = [mergeMP4(video: video, audio: audio)]
+                tools = ["ffmpeg"]
+                input = nil
+            }
+        }
+
+        let pipeline: ProcessPipeline
+        let id: Int
+        if let early {
+            pipeline = early.pipeline
+            id = early.id
+            pipeline.send(input: raw)
+        } else {
+            pipeline = try await start(commands, input: input)
+            id = register(pipeline)
+        }
+        var registered = true
+        defer { if registered { unregister(id) } }
+
+        // The first bytes decide between a JSON error and a streamed answer.
+        let first: ByteBuffer?
+        do {
+            first = try await withTimeout(settings.extractTimeout, pipeline: pipeline) { try await pipeline.next() }
+        } catch let error as TimedOut {
+            throw YouTubeToolFailure.make(.gatewayTimeout, "No media within \(YouTubeEmbeddedSettings.seconds(error.limit)) s", code: "timeout")
+        } catch {
+            pipeline.terminate()
+            _ = await pipeline.exits()
+            throw error
+        }
+        guard let first else {
+            throw await failure(of: pipeline, tools: tools, emptyOutput: true)
+        }
+
+        var fields = HTTPFields()
+        if let title = info.title { fields[YouTubeStreamHeaders.videoTitle] = title }
+        if let duration = info.duration { fields[YouTubeStreamHeaders.videoDuration] = String(duration) }
+        var headers = YouTubeStreamHeaders.make(upstream: fields, media: media, videoID: target.fallbackStem)
+        if let title = info.title, let name = ContentDisposition.sanitize(title, maxBytes: 190) {
+            headers[.contentDisposition] = ContentDisposition.attachment(filename: "\(name).\(media.fileExtension)", fallbackStem: target.fallbackStem)
+        }
+        headers[.contentType] = media.defaultContentType
+
+        handedOver = true
+        registered = false
+        let idleTimeout = settings.idleTimeout
+        // Ends the run once, whether the body ran or not: Hummingbird drops the body unrun when
+        // the head cannot be written (the client left during the extraction).
+        let lease = StreamLease { [self] in
+            pipeline.terminate()
+            unregister(id)
+            release(slot)
+        }
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                defer { lease.end() }
+                let stalled = Mutex(false)
+                let watchdog = Task {
+                    let interval = min(max(idleTimeout / 4, .milliseconds(5)), .seconds(1))
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: interval)
+                        if let since = pipeline.waitingSince, ContinuousClock.now - since >= idleTimeout {
+                            stalled.withLock { $0 = true }
+                            pipeline.terminate()
+                            return
+                        }
+                    }
+                }
+                defer { watchdog.cancel() }
+                var bytes = first.readableBytes
+                do {
+                    try await writer.write(first)
+                    while let chunk = try await pipeline.next() {
+                        bytes += chunk.readableBytes
+                        try await writer.write(chunk)
+                    }
+                } catch {
+                    pipeline.terminate()
+                    _ = await pipeline.exits()
+                    if stalled.withLock({ $0 }) {
+                        logger.error("embedded stream stalled", metadata: ["bytes": "\(bytes)", "idle_timeout": "\(idleTimeout)"])
+                    } else {
+                        logger.info("embedded stream ended early (client gone or cancelled)", metadata: ["bytes": "\(bytes)"])
+                    }
+                    throw error
+                }
+                let endings = await pipeline.exits()
+                if let index = endings.firstIndex(where: { !$0.isSuccess }) {
+                    let stderr = await pipeline.stderr(of: index)
+                    logger.error(
+                        "embedded stream failed after the head",
+                        metadata: ["tool": "\(tools[index])", "ending": "\(endings[index])", "bytes": "\(bytes)",
+                                   "stderr": "\(stderr.suffix(500))"])
+                    throw EmbeddedStreamFailure.childFailed(tool: tools[index], termination: endings[index])
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Runs `cleanup` once: at ``end()``, or when dropped without it.
+    final class StreamLease: Sendable {
+        private let cleanup: Mutex<(@Sendable () -> Void)?>
+
+        init(_ cleanup: @escaping @Sendable () -> Void) {
+            self.cleanup = Mutex(cleanup)
+        }
+
+        func end() {
+            cleanup.withLock { cleanup in defer { cleanup = nil }; return cleanup }?()
+        }
+
+        deinit { end() }
+    }
+
+    /// Why a stream was aborted after its head.
+    enum EmbeddedStreamFailure: Error {
+        case childFailed(tool: String, termination: ChildProcess.Termination)
+    }
+
+    // MARK: yt-dlp -J
+
+    /// Runs `yt-dlp -J`; returns the parsed info and its raw bytes.
+    func extract(_ target: YouTubeTarget, logger: Logger) async throws -> (YouTubeVideoInfo, [UInt8]) {
+        let command = ProcessPipeline.Command(settings.ytdlp, settings.ytdlpCommonArguments + ["-J", "--", target.url])
+        let pipeline = try await start([command], input: nil)
+        let id = register(pipeline)
+        defer { unregister(id) }
+        var raw: [UInt8] = []
+        do {
+            try await withTimeout(settings.extractTimeout, pipeline: pipeline) {
+                while let chunk = try await pipeline.next() {
+                    raw.append(contentsOf: chunk.readableBytesView)
+                    if raw.count > Self.maxInfoBytes {
+                        pipeline.terminate()
+                        throw YouTubeToolFailure.make(.badGateway, "yt-dlp's answer is too large", code: "extraction_failed")
+                    }
+                }
+            }
+        } catch let error as TimedOut {
+            throw YouTubeToolFailure.make(.gatewayTimeout, "yt-dlp did not answer within \(YouTubeEmbeddedSettings.seconds(error.limit)) s", code: "timeout")
+        } catch {
+            pipeline.terminate()
+            _ = await pipeline.exits()
+            throw error
+        }
+        let endings = await pipeline.exits()
+        guard endings.allSatisfy(\.isSuccess) else {
+            throw await failure(of: pipeline, tools: ["yt-dlp"], emptyOutput: false)
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(raw)
+        } catch {
+            logger.error("yt-dlp -J printed something that is not JSON", metadata: ["bytes": "\(raw.count)"])
+            throw YouTubeToolFailure.make(.badGateway, "yt-dlp returned an invalid answer", code: "extraction_failed")
+        }
+        guard case .object = json, json["_type"]?.stringValue ?? "video" == "video" else {
+            throw YouTubeToolFailure.make(.badRequest, "This URL is not a single video", code: "unsupported_url")
+        }
+        return (YouTubeVideoInfo(json), raw)
+    }
+
+    // MARK: Commands
+
+    func download(format: String) -> ProcessPipeline.Command {
+        ProcessPipeline.Command(
+            settings.ytdlp,
+            settings.ytdlpCommonArguments + [
+                "--load-info-json", "-", "-f", format, "-o", "-",
+                "--retries", "0", "--fragment-retries", "0", "--no-part", "--no-continue", "--no-mtime", "--quiet",
+            ])
+    }
+
+    func encodeMP3() -> ProcessPipeline.Command {
+        ProcessPipeline.Command(
+            settings.ffmpeg,
+            ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "pipe", "-i", "pipe:0", "-vn", "-sn", "-dn",
+             "-c:a", "libmp3lame", "-b:a", settings.mp3Bitrate, "-f", "mp3", "pipe:1"])
+    }
+
+    func mergeMP4(video: YouTubeVideoInfo.Format, audio: YouTubeVideoInfo.Format) -> ProcessPipeline.Command {
+        let timeout = String(Int64(settings.socketTimeout.secondsValue * 1_000_000))
+        func input(_ format: YouTubeVideoInfo.Format) -> [String] {
+            var arguments = ["-protocol_whitelist", "http,https,tcp,tls,crypto", "-rw_timeout", timeout]
+            let headers = format.httpHeaders.filter { key, value in
+                !key.contains(where: \.isNewline) && !value.contains(where: \.isNewline)
+            }
+            if !headers.isEmpty { arguments += ["-headers", headers.map { "\($0.0): \($0.1)\r\n" }.joined()] }
+            return arguments + ["-i", format.url ?? ""]
+        }
+        return ProcessPipeline.Command(
+            settings.ffmpeg,
+            ["-hide_banner", "-nostdin", "-loglevel", "error"] + input(video) + input(audio)
+                + ["-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "pipe:1"])
+    }
+
+    // MARK: Processes
+
+    private func start(_ commands: [ProcessPipeline.Command], input: [UInt8]?, holdInput: Bool = false) async throws -> ProcessPipeline {
+        do {
+            return try await ProcessPipeline.start(commands, input: input, holdInput: holdInput, environment: settings.childEnvironment)
+        } catch {
+            logger.error("cannot start the YouTube tools", metadata: ["error": "\(error)"])
+            throw YouTubeToolFailure.make(.badGateway, "The YouTube tools could not be started", code: "process_failed")
+        }
+    }
+
+    /// The failure of a pipeline that ended without (enough) output: the first tool that failed
+    /// names it.
+    private func failure(of pipeline: ProcessPipeline, tools: [String], emptyOutput: Bool) async -> RouteFailure {
+        let endings = await pipeline.exits()
+        // A writer that died of a closed pipe (SIGPIPE, or Python's "Broken pipe") is the victim of
+        // its reader's failure: blame the reader.
+        var failures: [(index: Int, stderr: String, victim: Bool)] = []
+        for index in endings.indices where !endings[index].isSuccess {
+            let stderr = await pipeline.stderr(of: index)
+            let victim = endings[index] == .signalled(SIGPIPE) || stderr.lowercased().contains("broken pipe")
+            failures.append((index, stderr, victim))
+        }
+        if let culprit = failures.first(where: { !$0.victim }) ?? failures.first {
+            let ending = endings[culprit.index]
+            logger.warning("\(tools[culprit.index]) failed", metadata: ["ending": "\(ending)", "stderr": "\(culprit.stderr.suffix(1000))"])
+            return YouTubeToolFailure.failure(stderr: culprit.stderr, termination: ending, tool: tools[culprit.index])
+        }
+        return YouTubeToolFailure.make(.badGateway, emptyOutput ? "The tools produced no media" : "yt-dlp failed", code: "empty_output")
+    }
+
+    struct TimedOut: Error {
+        var limit: Duration
+    }
+
+    /// Runs `body`, killing the pipeline and throwing ``TimedOut`` after `limit`; a cancelled task
+    /// kills it too.
+    private func withTimeout<T: Sendable>(_ limit: Duration, pipeline: ProcessPipeline, _ body: () async throws -> T) async throws -> T {
+        let fired = Mutex(false)
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            fired.withLock { $0 = true }
+            pipeline.terminate()
+        }
+        defer { timer.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await body()
+            } onCancel: {
+                pipeline.terminate()
+            }
+        } catch {
+            if fired.withLock({ $0 }) {
+                _ = await pipeline.exits()
+                throw TimedOut(limit: limit)
+            }
+            throw error
+        }
+    }
+
+    // MARK: Bookkeeping
+
+    private func acquire() throws -> Int {
+        let slot = counters.withLock { counters -> Int? in
+            guard !counters.shutDown, counters.running < settings.maxConcurrent else { return nil }
+            counters.running += 1
+            counters.nextID += 1
+            return counters.nextID
+        }
+        guard let slot else {
+            throw RouteFailure(
+                .tooManyRequests,
+                message: ["error": .string("Too many YouTube downloads in progress (YOUTUBE_MAX_CONCURRENT=\(settings.maxConcurrent)); try again shortly"), "code": "busy"],
+                body: ["error": .string("Too many YouTube downloads in progress (YOUTUBE_MAX_CONCURRENT=\(settings.maxConcurrent)); try again shortly"), "code": "busy"],
+                headers: [HTTPField.Name("Retry-After")!: Self.busyRetryAfter])
+        }
+        return slot
+    }
+
+    private func release(_ slot: Int) {
+        counters.withLock { $0.running -= 1 }
+    }
+
+    private func register(_ pipeline: ProcessPipeline) -> Int {
+        let (id, shutDown) = counters.withLock { counters in
+            counters.nextID += 1
+            return (counters.nextID, counters.shutDown)
+        }
+        active.withLock { $0[id] = pipeline }
+        if shutDown { pipeline.terminate() }
+        return id
+    }
+
+    private func unregister(_ id: Int) {
+        _ = active.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// The process ids of every running child (for tests and discovery).
+    var activePIDs: [Int32] { active.withLock { $0.values.flatMap(\.pids) } }
+
+    func shutdown() async {
+        counters.withLock { $0.shutDown = true }
+        let all = active.withLock { Array($0.values) }
+        for pipeline in all { pipeline.terminate() }
+        for pipeline in all { _ = await pipeline.exits() }
+    }
+
+    // MARK: Health and discovery
+
+    private func probeVersions() async {
+        for (name, path, arguments) in [("yt-dlp", settings.ytdlp, ["--version"]), ("ffmpeg", settings.ffmpeg, ["-version"])] {
+            guard let pipeline = try? await ProcessPipeline.start([.init(path, arguments)], environment: settings.childEnvironment) else {
+                versions.withLock { $0[name] = "cannot start" }
+                continue
+            }
+            let id = register(pipeline)
+            var text: [UInt8] = []
+            _ = try? await withTimeout(.seconds(10), pipeline: pipeline) {
+                while let chunk = try await pipeline.next(), text.count < 4096 { text.append(contentsOf: chunk.readableBytesView) }
+            }
+            pipeline.terminate()
+            unregister(id)
+            let line = String(decoding: text, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? "unknown"
+            let version = name == "ffmpeg" ? (line.split(separator: " ").dropFirst(2).first.map(String.init) ?? line) : line
+            versions.withLock { $0[name] = .string(version) }
+        }
+    }
+
+    func healthAnswer(refresh: Bool) async -> HandlerResponse {
+        var object = JSONObject()
+        object["status"] = "healthy"
+        object["backend"] = "embedded"
+        for (key, value) in backendDocument() where key != "type" { object[key] = value }
+        return HandlerResponse(.object(object))
+    }
+
+    func moduleHealth() async -> ModuleHealth {
+        var details = JSONObject()
+        details["backend"] = "embedded"
+        let running = counters.withLock { $0.running }
+        details["active"] = .number(JSONNumber(running))
+        details["max_concurrent"] = .number(JSONNumber(settings.maxConcurrent))
+        return ModuleHealth(status: .healthy, details: details)
+    }
+
+    func backendDocument() -> JSONObject {
+        var object = JSONObject()
+        object["type"] = "embedded"
+        object["yt_dlp"] = .string(settings.ytdlp)
+        object["ffmpeg"] = .string(settings.ffmpeg)
+        object["versions"] = .object(versions.withLock { $0 })
+        object["active"] = .number(JSONNumber(counters.withLock { $0.running }))
+        object["max_concurrent"] = .number(JSONNumber(settings.maxConcurrent))
+        return object
+    }
+
+    var configurationDocument: JSONValue { settings.json }
+}
