@@ -154,10 +154,3 @@ public struct UpstreamConfiguration: Sendable {
         .number(JSONNumber((duration.secondsValue * 1000).rounded() / 1000))
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as a `Double`.
-    public var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
