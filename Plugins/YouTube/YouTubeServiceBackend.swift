@@ -66,10 +66,10 @@ struct YouTubeServiceBackend: YouTubeBackend {
         return HandlerResponse(.object(object), status: snapshot.healthy ? .ok : .serviceUnavailable)
     }
 
+    /// What `/health` (no key needed) shows: no service URL, no upstream details.
     func moduleHealth() async -> ModuleHealth {
         var details = JSONObject()
         details["backend"] = "service"
-        details["service_url"] = .string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
         details["circuit"] = .string(upstream.breaker.snapshot.state.rawValue)
         guard let snapshot = upstream.health.cached() else {
             details["reason"] = "not checked yet"

@@ -49,6 +49,10 @@ public final class FakeDownloader: Sendable {
         case stallAfter(bytes: Int)
         /// A 200 with an empty body, with or without `Content-Length: 0`.
         case emptyBody(contentLength: Bool)
+        /// JSON routes (`/healthz`, `/`, `/info`): the normal answer, chunked, in writes of `piece`
+        /// bytes with `pause` after each (a slow but steady answer); with `stallAfter`, only that
+        /// many bytes, then nothing more (until the fake stops). Media routes answer normally.
+        case trickle(piece: Int, pause: Duration, stallAfter: Int? = nil)
     }
 
     /// What the media routes send.
@@ -307,15 +311,15 @@ public final class FakeDownloader: Sendable {
         }
         switch route {
         case .healthz:
-            return jsonResponse(["status": "healthy", "service": "youtube-downloader", "version": "1.0.0", "uptime": 12.5,
+            return jsonResponse(behavior: behavior, ["status": "healthy", "service": "youtube-downloader", "version": "1.0.0", "uptime": 12.5,
                                  "timestamp": .string(Date().formatted(.iso8601))])
         case .root:
-            return jsonResponse(["service": "youtube-downloader", "version": "1.0.0",
+            return jsonResponse(behavior: behavior, ["service": "youtube-downloader", "version": "1.0.0",
                                  "endpoints": ["/healthz", "/v1/media/youtube/info", "/v1/media/youtube/mp3", "/v1/media/youtube/mp4"]])
         case .info:
             let url = json["url"]?.stringValue ?? ""
             let id = url.components(separatedBy: "v=").last ?? ""
-            return jsonResponse([
+            return jsonResponse(behavior: behavior, [
                 "success": true,
                 "data": [
                     "videoId": .string(id), "title": .string(media.title ?? "Test Video"), "description": "A video",
@@ -341,8 +345,26 @@ public final class FakeDownloader: Sendable {
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
     }
 
-    private func jsonResponse(_ body: JSONValue) -> Response {
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.serialized())))
+    private func jsonResponse(behavior: Behavior = .normal, _ body: JSONValue) -> Response {
+        let bytes = body.serialized()
+        guard case .trickle(let piece, let pause, let stallAfter) = behavior else {
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        let limit = min(stallAfter ?? bytes.count, bytes.count)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            var sent = 0
+            while sent < limit {
+                let size = min(max(piece, 1), limit - sent)
+                try await writer.write(ByteBuffer(bytes: bytes[sent..<sent + size]))
+                sent += size
+                try await Task.sleep(for: pause)
+            }
+            if sent < bytes.count {
+                try await Task.sleep(for: .seconds(3600))
+                throw FakeDownloaderError.simulated
+            }
+            try await writer.finish(nil)
+        })
     }
 
     private func mediaResponse(_ route: Route, request: Request, behavior: Behavior, media: Media) -> Response {

@@ -9,12 +9,16 @@ import ServiceLifecycle
 /// A real webhook receiver for tests: a Hummingbird server on a free loopback port.
 ///
 /// `respond` decides each answer from the number of the request for that job id (1-based);
-/// ``Answer/hang`` holds the request until the receiver stops. Every request is recorded, and
+/// ``Answer/hang`` holds the request until the receiver stops; ``Answer/drip(_:every:bytes:)``
+/// sends its head at once, then its body one byte at a time. Every request is recorded, and
 /// ``waitForDeliveries(_:timeout:)`` waits for 2xx answers.
 public final class WebhookReceiver: Sendable {
     public enum Answer: Sendable {
         case status(Int, headers: HTTPFields = [:])
         case hang
+        /// The status at once, then a body of `bytes` bytes, one every `interval`; see
+        /// ``dripEnded(jobID:)`` for when it stopped.
+        case drip(Int, every: Duration, bytes: Int)
 
         public static let ok = Answer.status(200)
     }
@@ -28,8 +32,19 @@ public final class WebhookReceiver: Sendable {
         public var json: JSONValue? { try? JSONParser.parse(body) }
     }
 
+    /// How a dripped body ended.
+    public struct DripEnd: Sendable {
+        public var at: ContinuousClock.Instant
+        /// Bytes written before the client went away (or all of them).
+        public var bytesSent: Int
+        /// True when the client closed the connection before the last byte.
+        public var cut: Bool
+    }
+
     private struct State {
         var deliveries: [Delivery] = []
+        var dripEnds: [String: DripEnd] = [:]
+        var dripWaiters: [String: [CheckedContinuation<DripEnd, Never>]] = [:]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -77,6 +92,9 @@ public final class WebhookReceiver: Sendable {
                 return Response(status: .serviceUnavailable)
             }
             receiver.record(Delivery(jobID: jobID, body: bytes, headers: request.headers, receivedAt: .now, answer: answer))
+            if case .drip(let code, let interval, let count) = answer {
+                return Response(status: .init(code: code), body: receiver.drip(jobID: jobID, every: interval, bytes: count))
+            }
             guard case .status(let code, let headers) = answer else { return Response(status: .ok) }
             return Response(status: .init(code: code), headers: headers, body: .init(byteBuffer: ByteBuffer(string: "{}")))
         }
@@ -131,6 +149,39 @@ public final class WebhookReceiver: Sendable {
         }
     }
 
+    /// Waits until the dripped body for `jobID` has ended, and tells how.
+    public func dripEnded(jobID: String) async -> DripEnd {
+        await withCheckedContinuation { continuation in
+            let end = state.withLockedValue { state -> DripEnd? in
+                if let end = state.dripEnds[jobID] { return end }
+                state.dripWaiters[jobID, default: []].append(continuation)
+                return nil
+            }
+            if let end { continuation.resume(returning: end) }
+        }
+    }
+
+    private func drip(jobID: String, every interval: Duration, bytes count: Int) -> ResponseBody {
+        ResponseBody { writer in
+            var sent = 0
+            defer { self.endDrip(jobID: jobID, DripEnd(at: .now, bytesSent: sent, cut: sent < count)) }
+            while sent < count {
+                try await writer.write(ByteBuffer(string: " "))
+                sent += 1
+                try await Task.sleep(for: interval)
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    private func endDrip(jobID: String, _ end: DripEnd) {
+        let waiters = state.withLockedValue { state in
+            state.dripEnds[jobID] = end
+            return state.dripWaiters.removeValue(forKey: jobID) ?? []
+        }
+        for waiter in waiters { waiter.resume(returning: end) }
+    }
+
     private func record(_ delivery: Delivery) {
         state.withLockedValue { $0.deliveries.append(delivery) }
     }
@@ -145,6 +196,8 @@ public final class WebhookReceiver: Sendable {
 
 /// A one-shot event for tests.
 public final class TestEvent: Sendable {
+    public init() {}
+
     private let state = NIOLockedValueBox<(signalled: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     public func signal() {

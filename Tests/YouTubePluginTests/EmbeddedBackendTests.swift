@@ -126,7 +126,7 @@ extension LiveYouTubeTests {
                     let busy = try await host.request(.post, "/v1/media/youtube/mp3", json: #"{"url":"\#(site.page("fixture"))"}"#)
                     #expect(busy.status == 429)
                     #expect(busy.json?["code"] == "busy")
-                    #expect(busy.headers[YouTubeHarness.retryAfter] != nil)
+                    #expect(busy.headers[.retryAfter] != nil)
 
                     let started = EmbeddedHarness.pids(in: pids)
                     // yt-dlp -J, the download and the encoder (plus the `--version` probes of discovery).
@@ -398,9 +398,12 @@ extension LiveYouTubeTests {
                 #expect(first?.readableBytes == 1000)
                 // The host stops with the stream in progress.
             }
+            // The tools record their PIDs as they start; under load the last may not have started
+            // when the stream's first bytes arrived, so read the list again once the first are gone.
             let pids = EmbeddedHarness.pids(in: directory + "/pids")
-            #expect(pids.count == 3, "\(pids)")
+            #expect(pids.count >= 2, "\(pids)")
             #expect(try await waitUntilGone(pids).isEmpty, "no orphans after shutdown")
+            #expect(try await waitUntilGone(EmbeddedHarness.pids(in: directory + "/pids")).isEmpty, "no late starter left either")
         }
 
         @Test func aFailureAfterTheHeadIsAnIncompleteTransfer() async throws {

@@ -25,17 +25,22 @@ import ServiceLifecycle
 ///   next start and runs again (at-least-once; `attempts` tells); after
 ///   ``maximumRunAttempts`` interrupted runs it ends `done` with a 500 instead, so one job
 ///   that crashes the process cannot do so forever.
-/// - **Webhooks**: `done` and a `pending` delivery are committed together, before the first
-///   attempt; each attempt's outcome is recorded; pending deliveries resume at the next start.
-///   A delivered webhook is never sent again; see ``WebhookDeliverer`` for the one window in
-///   which a receiver can see a duplicate. Deliveries run beside the workers (at most
-///   ``maximumConcurrentDeliveries`` at once), so a slow or dead receiver never holds a worker.
+/// - **Time limit**: a handler still running after `JOB_TIMEOUT_SECONDS` (default 600; 0: no
+///   limit) is cancelled and its job ends `done` with a 504 envelope; the worker goes on (see
+///   ``HandlerDeadline`` for handlers that ignore cancellation). Sync jobs have the same limit.
+/// - **Webhooks**: `done` and a `pending` delivery (due at once) are committed together,
+///   before the first attempt; each attempt's outcome is recorded with the due time of the
+///   next one; pending deliveries resume at the next start. A delivered webhook is never sent
+///   again; see ``WebhookDeliverer`` for the one window in which a receiver can see a
+///   duplicate. A ``WebhookScheduler`` beside the workers claims due deliveries into
+///   ``maximumConcurrentDeliveries`` slots, one attempt per claim: a slow, dead or throttling
+///   receiver never holds a worker, nor a slot between its attempts.
 /// - **Shutdown**: workers stop claiming, running jobs finish (within the host's shutdown
-///   limit), waiting jobs stay `queued`. Webhook retries stop waiting, and once the workers
-///   are done no new attempt starts; attempts in flight finish (each is bounded by
-///   `WEBHOOK_TIMEOUT`) and are recorded. Undelivered webhooks stay `pending` and resume at the
-///   next start. When the shutdown limit runs out, what is still running is cancelled: a job
-///   goes back to `queued`, an attempt cut short is not counted.
+///   limit), waiting jobs stay `queued`. Once the workers are done no new attempt starts;
+///   attempts in flight finish (each is bounded by `WEBHOOK_TIMEOUT`) and are recorded.
+///   Undelivered webhooks stay `pending` and resume at the next start. When the shutdown limit
+///   runs out, what is still running is cancelled: a job goes back to `queued`, an attempt cut
+///   short is not counted.
 /// - **Retention**: `done` jobs not updated for `JOB_RETENTION_HOURS` are deleted at start and
 ///   then periodically (hourly at most); jobs with a pending webhook are kept.
 ///
@@ -44,7 +49,7 @@ import ServiceLifecycle
 public final class DurableJobService: JobService, Service {
     /// Runs of one job (started and interrupted by a crash) after which it is not run again.
     public static let maximumRunAttempts = 3
-    /// Webhook deliveries in progress at once (each with its retries).
+    /// Webhook attempts in progress at once (a delivery holds a slot during one attempt only).
     public static let maximumConcurrentDeliveries = 64
 
     public let store: any JobStore
@@ -52,18 +57,17 @@ public final class DurableJobService: JobService, Service {
     private let configuration: HostConfiguration
     private let logger: Logger
     private let deliverer: WebhookDeliverer
+    private let scheduler: WebhookScheduler
     private let handlers = NIOLockedValueBox<[String: JobHandler]>([:])
     private let waiting: NIOLockedValueBox<Int>
     private let averageRunTime = NIOLockedValueBox<Double>(1)
     private let readiness = NIOLockedValueBox<Task<Void, any Error>?>(nil)
     private let doorbell = JobDoorbell()
     private let shutdownSignal = ShutdownSignal()
-    private let attemptsClosed = NIOLockedValueBox(false)
-    private let webhooks: (stream: AsyncStream<PendingWebhook>, continuation: AsyncStream<PendingWebhook>.Continuation)
 
     /// - Parameters:
-    ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, the `WEBHOOK_*` settings,
-    ///     `JOB_RETENTION_HOURS` and `BUILD_NUMBER` are read from it.
+    ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, `JOB_TIMEOUT_SECONDS`, the
+    ///     `WEBHOOK_*` settings, `JOB_RETENTION_HOURS` and `BUILD_NUMBER` are read from it.
     ///   - queueID: the `queue_id` of every envelope.
     public init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger) {
         self.store = store
@@ -72,8 +76,9 @@ public final class DurableJobService: JobService, Service {
         let waiting = NIOLockedValueBox(0)
         self.waiting = waiting
         self.fields = EnvelopeFields(queueID: queueID, buildNumber: configuration.buildNumber, queueLength: { waiting.withLockedValue { $0 } })
-        self.deliverer = WebhookDeliverer(settings: configuration.webhookSettings, logger: logger)
-        self.webhooks = AsyncStream.makeStream(of: PendingWebhook.self)
+        let deliverer = WebhookDeliverer(settings: configuration.webhookSettings, logger: logger)
+        self.deliverer = deliverer
+        self.scheduler = WebhookScheduler(slots: Self.maximumConcurrentDeliveries, store: store, deliverer: deliverer, logger: logger)
     }
 
     public var queueLength: Int { waiting.withLockedValue { $0 } }
@@ -95,7 +100,7 @@ public final class DurableJobService: JobService, Service {
         } catch {
             logger.error("could not record a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
         }
-        let envelope = await JobExecution.run(submission, handler: handler, fields: fields)
+        let envelope = await JobExecution.run(submission, handler: handler, fields: fields, timeout: configuration.jobTimeout)
         if recorded {
             do {
                 try await store.finish(jobID: submission.jobID, envelope: envelope.json.serialized(), at: Date())
@@ -138,13 +143,13 @@ public final class DurableJobService: JobService, Service {
 
     public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
         try await ready()
-        return try await store.statuses(updatedSince: Date().addingTimeInterval(-window.seconds))
+        return try await store.statuses(updatedSince: Date().addingTimeInterval(-window.secondsValue))
     }
 
     /// Deletes the jobs past `JOB_RETENTION_HOURS` (0 keeps every job); returns how many.
     @discardableResult
     public func purgeExpiredJobs(now: Date = Date()) async -> Int {
-        let retention = configuration.jobRetention.seconds
+        let retention = configuration.jobRetention.secondsValue
         guard retention > 0 else { return 0 }
         do {
             try await ready()
@@ -162,26 +167,16 @@ public final class DurableJobService: JobService, Service {
     public func run() async throws {
         try await ready()
         await purgeExpiredJobs()
-        let pending: [PendingWebhook]
-        do {
-            pending = try await store.pendingWebhooks()
-        } catch {
-            logger.error("could not read pending webhooks", metadata: ["error": "\(error)"])
-            pending = []
-        }
-        if !pending.isEmpty { logger.info("resuming webhook deliveries", metadata: ["count": "\(pending.count)"]) }
-        for webhook in pending { webhooks.continuation.yield(webhook) }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { await self.deliverWebhooks() }
+                group.addTask { await self.scheduler.run() }
                 group.addTask { await self.purgePeriodically() }
                 await withDiscardingTaskGroup { workers in
                     for _ in 0..<configuration.queueWorkers {
                         workers.addTask { await self.work() }
                     }
                 }
-                attemptsClosed.withLockedValue { $0 = true }
-                webhooks.continuation.finish()
+                scheduler.close()
                 shutdownSignal.trigger()
             }
         } onGracefulShutdown: {
@@ -192,7 +187,7 @@ public final class DurableJobService: JobService, Service {
     /// Closes the store and the webhook client. Call it after ``run()`` has returned.
     public func shutdown() async {
         beginShutdown()
-        webhooks.continuation.finish()
+        scheduler.close()
         await deliverer.shutdown()
         let opened = readiness.withLockedValue { $0 }
         guard let opened, (try? await opened.value) != nil else { return }
@@ -272,7 +267,9 @@ public final class DurableJobService: JobService, Service {
         if job.attempts > Self.maximumRunAttempts {
             envelope = failureEnvelope(for: job, "Not run again: \(job.attempts - 1) runs of this job were interrupted by a restart")
         } else if let handler = handlers.withLockedValue({ $0[job.endpoint] }) {
-            envelope = await JobExecution.run(JobSubmission(request: request, webhookURL: job.webhookURL), handler: handler, fields: fields, queuedAt: job.createdAt)
+            envelope = await JobExecution.run(
+                JobSubmission(request: request, webhookURL: job.webhookURL), handler: handler, fields: fields, queuedAt: job.createdAt,
+                timeout: configuration.jobTimeout)
             if Task.isCancelled {
                 try? await store.requeue(jobID: job.id, at: Date())
                 waiting.withLockedValue { $0 += 1 }
@@ -291,40 +288,14 @@ public final class DurableJobService: JobService, Service {
             return
         }
         if let url = job.webhookURL {
-            webhooks.continuation.yield(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
+            scheduler.offer(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
         }
     }
 
-    // MARK: - Webhooks and retention
-
-    private func deliverWebhooks() async {
-        await withTaskGroup(of: Void.self) { group in
-            var active = 0
-            for await webhook in webhooks.stream {
-                if active >= Self.maximumConcurrentDeliveries {
-                    await group.next()
-                    active -= 1
-                }
-                group.addTask { await self.deliver(webhook) }
-                active += 1
-            }
-        }
-    }
-
-    private func deliver(_ webhook: PendingWebhook) async {
-        _ = await deliverer.deliver(webhook, mayAttempt: { !attemptsClosed.withLockedValue { $0 } }) { delivery in
-            do {
-                try await store.recordWebhook(jobID: webhook.jobID, delivery, at: Date())
-            } catch {
-                logger.error("could not record a webhook attempt", metadata: ["job_id": "\(webhook.jobID)", "error": "\(error)"])
-            }
-        } sleep: { delay in
-            await shutdownSignal.sleep(for: delay)
-        }
-    }
+    // MARK: - Retention
 
     private func purgePeriodically() async {
-        let retention = configuration.jobRetention.seconds
+        let retention = configuration.jobRetention.secondsValue
         guard retention > 0 else { return }
         let interval = Duration.seconds(min(3600, max(1, retention / 4)))
         while await shutdownSignal.sleep(for: interval) {
@@ -360,12 +331,5 @@ public final class DurableJobService: JobService, Service {
         let perJob = averageRunTime.withLockedValue { $0 }
         let seconds = perJob * Double(queueLength) / Double(max(configuration.queueWorkers, 1))
         return Int(min(60, max(1, seconds.rounded(.up))))
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, with fractions.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

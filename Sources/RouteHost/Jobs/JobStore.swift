@@ -20,11 +20,12 @@ public protocol JobStore: Sendable {
     /// The oldest `queued` job, now `running` with one more attempt; nil when none waits.
     func claimNext(at date: Date) async throws -> JobRecord?
     /// Makes a `running` job `done` with its envelope. A job with a `webhook_url` gets a
-    /// `pending` delivery in the same change, so that a finished job's webhook is never lost.
+    /// `pending` delivery, due at `date`, in the same change, so that a finished job's webhook
+    /// is never lost.
     func finish(jobID: String, envelope: [UInt8], at date: Date) async throws
     /// Puts a `running` job back in the queue (it was interrupted).
     func requeue(jobID: String, at date: Date) async throws
-    /// Records a webhook attempt's outcome.
+    /// Records a webhook attempt's outcome, with the next attempt's due time when still pending.
     func recordWebhook(jobID: String, _ delivery: WebhookDelivery, at date: Date) async throws
 
     func job(id: String) async throws -> JobRecord?
@@ -34,8 +35,11 @@ public protocol JobStore: Sendable {
     func count(status: JobStatus) async throws -> Int
     /// The status of every job updated at or after `date`, oldest update first.
     func statuses(updatedSince date: Date) async throws -> [(jobID: String, status: JobStatus)]
-    /// `done` jobs whose webhook is still `pending`, oldest first.
-    func pendingWebhooks() async throws -> [PendingWebhook]
+    /// Up to `limit` `pending` webhooks due at `date` (next attempt at or before it), earliest
+    /// due first, leaving out the jobs in `excluded` (attempts in progress).
+    func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook]
+    /// The earliest due time of a `pending` webhook not in `excluded`; nil when none is pending.
+    func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date?
     /// Deletes `done` jobs last updated before `date` whose webhook is not `pending`; returns how many.
     func purge(updatedBefore date: Date) async throws -> Int
 }

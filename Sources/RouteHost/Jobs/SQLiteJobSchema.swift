@@ -35,7 +35,15 @@ enum SQLiteJobSchema {
             "CREATE INDEX jobs_status_created ON jobs (status, created_at, seq)",
             "CREATE INDEX jobs_updated ON jobs (updated_at)",
             "CREATE INDEX jobs_webhook_pending ON jobs (webhook_state) WHERE webhook_state = 'pending'",
-        ]
+        ],
+        // To version 2: each pending delivery carries the due time of its next attempt
+        // (``WebhookScheduler`` claims due ones); a delivery pending from before is due at once.
+        [
+            "ALTER TABLE jobs ADD COLUMN webhook_next_attempt_at REAL",
+            "UPDATE jobs SET webhook_next_attempt_at = COALESCE(finished_at, updated_at) WHERE webhook_state = 'pending'",
+            "DROP INDEX jobs_webhook_pending",
+            "CREATE INDEX jobs_webhook_due ON jobs (webhook_next_attempt_at, seq) WHERE webhook_state = 'pending'",
+        ],
     ]
 
     static var currentVersion: Int { migrations.count }

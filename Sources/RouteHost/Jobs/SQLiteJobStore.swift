@@ -89,7 +89,8 @@ public final class SQLiteJobStore: JobStore {
         try await execute(
             """
             UPDATE jobs SET status = 'done', envelope = ?2, finished_at = ?3, updated_at = ?3,
-                webhook_state = CASE WHEN webhook_url IS NULL THEN NULL ELSE 'pending' END
+                webhook_state = CASE WHEN webhook_url IS NULL THEN NULL ELSE 'pending' END,
+                webhook_next_attempt_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ?3 END
             WHERE id = ?1
             """,
             [.text(jobID), .text(String(decoding: envelope, as: UTF8.self)), .date(date)])
@@ -105,13 +106,14 @@ public final class SQLiteJobStore: JobStore {
         try await execute(
             """
             UPDATE jobs SET webhook_state = ?2, webhook_attempts = ?3, webhook_last_status = ?4, webhook_last_error = ?5,
-                webhook_delivered_at = ?6, updated_at = ?7
+                webhook_delivered_at = ?6, updated_at = ?7, webhook_next_attempt_at = ?8
             WHERE id = ?1
             """,
             [
                 .text(jobID), .text(delivery.state.rawValue), .integer(delivery.attempts),
                 delivery.lastStatus.map { .integer($0) } ?? .null, .optionalText(delivery.lastError),
                 .optionalDate(delivery.deliveredAt), .date(date),
+                delivery.state == .pending ? .date(delivery.nextAttemptAt ?? date) : .null,
             ])
     }
 
@@ -136,14 +138,28 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func pendingWebhooks() async throws -> [PendingWebhook] {
-        try await select(
-            "SELECT \(Self.columns) FROM jobs WHERE webhook_state = 'pending' AND status = 'done' ORDER BY finished_at, seq", []
+    public func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook] {
+        guard limit > 0 else { return [] }
+        let (clause, binds) = Self.notIn(excluded, firstIndex: 3)
+        return try await select(
+            """
+            SELECT \(Self.columns) FROM jobs
+            WHERE webhook_state = 'pending' AND webhook_next_attempt_at <= ?1 AND status = 'done'\(clause)
+            ORDER BY webhook_next_attempt_at, seq LIMIT ?2
+            """,
+            [.date(date), .integer(limit)] + binds
         ).compactMap { row in
             let job = Self.record(row)
             guard let url = job.webhookURL, let body = row.column("envelope")?.string else { return nil }
             return PendingWebhook(jobID: job.id, url: url, body: Array(body.utf8), delivery: job.webhook ?? .pending)
         }
+    }
+
+    public func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date? {
+        let (clause, binds) = Self.notIn(excluded, firstIndex: 1)
+        let rows = try await select(
+            "SELECT MIN(webhook_next_attempt_at) AS due FROM jobs WHERE webhook_state = 'pending' AND status = 'done'\(clause)", binds)
+        return rows.first?.column("due")?.double.map(Date.init(timeIntervalSince1970:))
     }
 
     public func purge(updatedBefore date: Date) async throws -> Int {
@@ -174,8 +190,16 @@ public final class SQLiteJobStore: JobStore {
 
     private static let columns = """
         id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at, started_at, finished_at,
-        attempts, envelope, webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at
+        attempts, envelope, webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at,
+        webhook_next_attempt_at
         """
+
+    /// ` AND id NOT IN (?n, ...)` for `ids`, numbered from `firstIndex`; empty for no ids.
+    private static func notIn(_ ids: Set<String>, firstIndex: Int) -> (clause: String, binds: [SQLiteData]) {
+        guard !ids.isEmpty else { return ("", []) }
+        let placeholders = (firstIndex..<(firstIndex + ids.count)).map { "?\($0)" }.joined(separator: ", ")
+        return (" AND id NOT IN (\(placeholders))", ids.sorted().map(SQLiteData.text))
+    }
 
     private static func record(_ row: SQLiteRow) -> JobRecord {
         func text(_ name: String) -> String? { row.column(name)?.string }
@@ -186,7 +210,7 @@ public final class SQLiteJobStore: JobStore {
             webhook = WebhookDelivery(
                 state: state, attempts: row.column("webhook_attempts")?.integer ?? 0,
                 lastStatus: row.column("webhook_last_status")?.integer, lastError: text("webhook_last_error"),
-                deliveredAt: date("webhook_delivered_at"))
+                deliveredAt: date("webhook_delivered_at"), nextAttemptAt: date("webhook_next_attempt_at"))
         }
         return JobRecord(
             id: text("id") ?? "", endpoint: text("endpoint") ?? "", status: text("status").flatMap(JobStatus.init) ?? .queued,

@@ -9,9 +9,11 @@ import NIOPosix
 ///
 /// Each attempt is a `POST` of the stored envelope bytes with `Content-Type: application/json`
 /// (plus ``WebhookSigner``'s headers when `WEBHOOK_SECRET` is set), through a client of its own
-/// that follows no redirects and does not decompress. `WEBHOOK_TIMEOUT` bounds the connection
-/// and the wait for the response head; a 2xx head is a delivery. Retries follow
-/// ``WebhookRetryPolicy``.
+/// that follows no redirects and does not decompress. `WEBHOOK_TIMEOUT` bounds each attempt as
+/// a whole: connecting, sending, the response head and what is read of the body; a 2xx head is
+/// a delivery. An attempt never waits for the next one: it returns the delivery's new state,
+/// with the due time of the next attempt (``WebhookRetryPolicy``), and ``WebhookScheduler``
+/// starts that attempt when it is due.
 ///
 /// - Note: delivery is at-least-once. The outcome is recorded after the receiver answers, so
 ///   if the process dies between a receiver's 2xx and that record, the webhook is sent again
@@ -60,58 +62,67 @@ public final class WebhookDeliverer: Sendable {
         }
     }
 
-    /// Delivers `webhook`, retrying as the policy allows, and returns the final state.
+    /// Makes the next attempt at `webhook` and returns its new state, to be recorded: `delivered`,
+    /// `failed`, or `pending` with the due time of the attempt after it (``WebhookRetryPolicy``).
+    /// A delivery whose attempts are used up (`WEBHOOK_MAX_ATTEMPTS` lowered since) fails
+    /// without an attempt.
     ///
-    /// - Parameters:
-    ///   - mayAttempt: checked before each attempt; false stops (shutdown), leaving the delivery `pending`.
-    ///   - record: called after every attempt with the state to store.
-    ///   - sleep: waits between attempts; returns false to stop early (shutdown), leaving the
-    ///     delivery `pending` for the next start.
-    func deliver(
-        _ webhook: PendingWebhook, mayAttempt: () -> Bool = { true }, record: (WebhookDelivery) async -> Void,
-        sleep: (Duration) async -> Bool
-    ) async -> WebhookDelivery {
+    /// - Returns: nil when there is nothing to record: the deliverer is shut down, or the task
+    ///   was cancelled (shutdown) during an attempt that did not get an answer; the delivery
+    ///   stays as it was, `pending`.
+    func deliverOnce(_ webhook: PendingWebhook) async -> WebhookDelivery? {
         var delivery = webhook.delivery
-        while delivery.state == .pending && mayAttempt() {
+        guard delivery.attempts < settings.retry.maxAttempts else {
+            delivery.state = .failed
+            delivery.nextAttemptAt = nil
+            return delivery
+        }
+        guard let outcome = await attempt(webhook) else { return nil }
+        if Task.isCancelled, case .retryable = outcome { return nil }
+        delivery = next(after: delivery, outcome, at: Date())
+        logger.log(
+            level: delivery.state == .failed ? .warning : .debug, "webhook attempt",
+            metadata: [
+                "job_id": "\(webhook.jobID)", "attempt": "\(delivery.attempts)", "state": "\(delivery.state.rawValue)",
+                "error": "\(delivery.lastError ?? "-")",
+            ])
+        return delivery
+    }
+
+    /// The state after one more attempt of `delivery` that came to `outcome` at `now`.
+    func next(after delivery: WebhookDelivery, _ outcome: AttemptOutcome, at now: Date) -> WebhookDelivery {
+        var delivery = delivery
+        delivery.attempts += 1
+        delivery.nextAttemptAt = nil
+        switch outcome {
+        case .delivered(let status):
+            return WebhookDelivery(state: .delivered, attempts: delivery.attempts, lastStatus: status, lastError: nil, deliveredAt: now)
+        case .rejected(let status, let error):
+            delivery.state = .failed
+            delivery.lastStatus = status
+            delivery.lastError = error
+        case .retryable(let status, let error, let retryAfter):
+            delivery.lastStatus = status
+            delivery.lastError = error
             if delivery.attempts >= settings.retry.maxAttempts {
                 delivery.state = .failed
-                await record(delivery)
-                break
-            }
-            guard let outcome = await attempt(webhook) else { break }
-            if Task.isCancelled, case .retryable = outcome { break }
-            delivery.attempts += 1
-            var retryAfter: Duration?
-            switch outcome {
-            case .delivered(let status):
-                delivery = WebhookDelivery(state: .delivered, attempts: delivery.attempts, lastStatus: status, lastError: nil, deliveredAt: Date())
-            case .rejected(let status, let error):
-                delivery.state = .failed
-                delivery.lastStatus = status
-                delivery.lastError = error
-            case .retryable(let status, let error, let after):
-                delivery.lastStatus = status
-                delivery.lastError = error
-                retryAfter = after
-                if delivery.attempts >= settings.retry.maxAttempts { delivery.state = .failed }
-            }
-            await record(delivery)
-            logger.log(
-                level: delivery.state == .failed ? .warning : .debug, "webhook attempt",
-                metadata: [
-                    "job_id": "\(webhook.jobID)", "attempt": "\(delivery.attempts)", "state": "\(delivery.state.rawValue)",
-                    "error": "\(delivery.lastError ?? "-")",
-                ])
-            if delivery.state == .pending {
-                guard await sleep(settings.retry.delay(after: delivery.attempts, retryAfter: retryAfter)) else { break }
+            } else {
+                let delay = settings.retry.delay(after: delivery.attempts, retryAfter: retryAfter)
+                delivery.nextAttemptAt = now.addingTimeInterval(delay.secondsValue)
             }
         }
         return delivery
     }
 
-    /// One `POST`; nil when the deliverer is shut down.
+    /// One `POST`, bounded by `WEBHOOK_TIMEOUT` in all; nil when the deliverer is shut down.
+    ///
+    /// The receiver's status decides; its body is read (up to 64 KiB, so that the connection
+    /// can be reused) only within what is left of the timeout, then dropped: a receiver that
+    /// sends its head and then trickles a body is cut off (its connection closed) at the
+    /// timeout, and a 2xx head still counts as delivered.
     func attempt(_ webhook: PendingWebhook) async -> AttemptOutcome? {
         guard let client = client() else { return nil }
+        let deadline = ContinuousClock.now + settings.timeout
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -124,8 +135,8 @@ public final class WebhookDeliverer: Sendable {
         do {
             let response = try await client.execute(request, timeout: TimeAmount(settings.timeout))
             let status = Int(response.status.code)
-            let retryAfter = WebhookRetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let retryAfter = response.headers.first(name: "Retry-After").flatMap { RetryAfter.parse($0) }
+            await Self.drain(response.body, until: deadline)
             if (200..<300).contains(status) { return .delivered(status: status) }
             if WebhookRetryPolicy.isRetryable(status: status) {
                 return .retryable(status: status, error: "HTTP \(status)", retryAfter: retryAfter)
@@ -133,6 +144,17 @@ public final class WebhookDeliverer: Sendable {
             return .rejected(status: status, error: "HTTP \(status)")
         } catch {
             return .retryable(status: nil, error: describe(error), retryAfter: nil)
+        }
+    }
+
+    /// Reads and drops `body` (at most 64 KiB) until `deadline`; past it the read is cancelled,
+    /// which closes the connection.
+    private static func drain(_ body: HTTPClientResponse.Body, until deadline: ContinuousClock.Instant) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { _ = try? await body.collect(upTo: 64 * 1024) }
+            group.addTask { try? await Task.sleep(until: deadline, clock: .continuous) }
+            await group.next()
+            group.cancelAll()
         }
     }
 

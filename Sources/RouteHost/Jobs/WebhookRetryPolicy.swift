@@ -4,16 +4,29 @@ import Foundation
 ///
 /// Retried: network errors and timeouts, 5xx, 408 and 429. Not retried: any other status
 /// (a 4xx says the receiver refuses this body; sending it again will not help). The delay
-/// before attempt `n + 1` is `baseDelay × 2^(n-1)` with ±25 % jitter, at most ``maximumDelay``;
-/// a `Retry-After` (seconds) from the receiver is waited for in full when it is longer, up to
-/// ``maximumRetryAfter``.
+/// before attempt `n + 1` is the relay's exponential backoff (``RetryPolicy/backoff(beforeAttempt:)``:
+/// `baseDelay × 2^(n-1)`, at most ``maximumDelay``) with ±25 % jitter, never above
+/// ``maximumDelay`` (so retries at the cap still spread out). A `Retry-After` from
+/// the receiver (seconds or an HTTP date, read by ``RetryAfter``) is waited for in full when it
+/// is longer, but never beyond ``maximumDelay`` either: a receiver cannot park a delivery for
+/// hours.
+///
+/// ```swift
+/// let policy = WebhookRetryPolicy(maxAttempts: 5, baseDelay: .seconds(1))
+/// policy.delay(after: 1, retryAfter: nil)              // 0.75 s … 1.25 s
+/// policy.delay(after: 20, retryAfter: nil)             // 225 s … 300 s
+/// policy.delay(after: 1, retryAfter: .seconds(3600))   // 300 s
+/// ```
+///
+/// - Note: unlike the relay's ``RetryPolicy``, a long `Retry-After` does not end the retries:
+///   nobody is waiting on a webhook, so it is tried again later instead.
 public struct WebhookRetryPolicy: Sendable {
     /// `WEBHOOK_MAX_ATTEMPTS`: attempts in all, the first included.
     public var maxAttempts: Int
     /// `WEBHOOK_RETRY_DELAY`: the delay after the first failure.
     public var baseDelay: Duration
+    /// The longest wait between two attempts, `Retry-After` included.
     public var maximumDelay: Duration = .seconds(300)
-    public var maximumRetryAfter: Duration = .seconds(3600)
 
     public init(maxAttempts: Int, baseDelay: Duration) {
         self.maxAttempts = maxAttempts
@@ -28,21 +41,14 @@ public struct WebhookRetryPolicy: Sendable {
 
     /// The wait before the attempt that follows attempt number `attempt` (1-based).
     public func delay(after attempt: Int, retryAfter: Duration?, using generator: inout some RandomNumberGenerator) -> Duration {
-        let exponent = Double(min(max(attempt - 1, 0), 30))
-        let base = baseDelay.seconds * pow(2, exponent)
-        let jittered = min(base * Double.random(in: 0.75...1.25, using: &generator), maximumDelay.seconds)
-        let floor = retryAfter.map { min($0.seconds, maximumRetryAfter.seconds) } ?? 0
-        return .milliseconds(Int64((max(jittered, floor) * 1000).rounded()))
+        let backoff = RetryPolicy(attempts: maxAttempts, baseDelay: baseDelay, maxDelay: maximumDelay)
+            .backoff(beforeAttempt: attempt + 1)
+        let jittered = min(backoff * Double.random(in: 0.75...1.25, using: &generator), maximumDelay)
+        return max(jittered, min(retryAfter ?? .zero, maximumDelay))
     }
 
     public func delay(after attempt: Int, retryAfter: Duration?) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(after: attempt, retryAfter: retryAfter, using: &generator)
-    }
-
-    /// `Retry-After` as delta seconds (`120`); HTTP dates are ignored.
-    public static func parseRetryAfter(_ value: String?) -> Duration? {
-        guard let value, let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else { return nil }
-        return .seconds(seconds)
     }
 }

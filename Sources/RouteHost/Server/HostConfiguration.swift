@@ -19,6 +19,15 @@ public struct HostConfiguration: Sendable {
     public var maxQueueLength: Int
     /// `QUEUE_WORKERS` (default 1).
     public var queueWorkers: Int
+    /// `JOB_TIMEOUT_SECONDS` (default 600, fractions allowed; 0: no limit, nil here): how long a
+    /// job's handler may run, queued or sync. Past it the handler is cancelled and the job ends
+    /// `done` with a 504 envelope saying it timed out; the worker takes the next job.
+    ///
+    /// - Note: a handler that ignores cancellation keeps running in the background after its
+    ///   job has ended (its result is dropped); the limit frees the worker, not the work. Raise
+    ///   the limit for endpoints that legitimately run long (large downloads, slow upstreams):
+    ///   it applies to every job route.
+    public var jobTimeout: Duration?
     /// `BUILD_NUMBER` (default 0), echoed in every envelope.
     public var buildNumber: JSONValue
     /// `SHUTDOWN_GRACE_SECONDS` (default 30): how long shutdown waits for requests in flight.
@@ -28,12 +37,16 @@ public struct HostConfiguration: Sendable {
     /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
     /// before it gets 429; 0 disables.
     public var authFailureLimit: Int
-    /// `WEBHOOK_TIMEOUT` (default 10 s, > 0): connecting to a webhook receiver and waiting for
-    /// its response head, per attempt.
+    /// `WEBHOOK_TIMEOUT` (default 10 s, > 0): the longest one webhook attempt takes: connecting,
+    /// sending, the receiver's response head and the little of its body that is read. A
+    /// receiver that answers its head in time and then trickles its body is cut off at this
+    /// limit (a 2xx head still counts as delivered).
     public var webhookTimeout: Duration
     /// `WEBHOOK_MAX_ATTEMPTS` (default 5): attempts per webhook, the first included.
     public var webhookMaxAttempts: Int
-    /// `WEBHOOK_RETRY_DELAY` (default 1 s): the first retry's delay; it doubles per attempt (with jitter).
+    /// `WEBHOOK_RETRY_DELAY` (default 1 s): the first retry's delay; it doubles per attempt (with
+    /// ±25 % jitter), up to 300 s. A receiver's `Retry-After` (seconds or an HTTP date) is
+    /// honoured up to the same 300 s.
     public var webhookRetryDelay: Duration
     /// `WEBHOOK_SECRET` (default none): signs webhook bodies (see ``WebhookSigner``). Never
     /// logged or shown: the signer prints as `<redacted>`.
@@ -78,6 +91,8 @@ public struct HostConfiguration: Sendable {
         maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
         maxQueueLength = try environment.integer("MAX_QUEUE_LENGTH", default: 0, minimum: 0)
         queueWorkers = try environment.integer("QUEUE_WORKERS", default: 1, minimum: 1)
+        let jobTimeout = try environment.seconds("JOB_TIMEOUT_SECONDS", default: 600)
+        self.jobTimeout = jobTimeout == .zero ? nil : jobTimeout
         let build = environment.string("BUILD_NUMBER") ?? "0"
         buildNumber = Int(build).map { .number(JSONNumber($0)) } ?? .string(build)
         shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)

@@ -207,10 +207,3 @@ public final class RouteHostServer: Sendable {
         await httpClients.shutdown()
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        let parts = duration.components
-        self = .nanoseconds(parts.seconds * 1_000_000_000 + parts.attoseconds / 1_000_000_000)
-    }
-}

@@ -51,6 +51,11 @@ public struct ToolkitModule: RouteModule {
         return HandlerResponse(.object(report))
     }
 
+    /// `{job_status, job_id, queue_id, process_id, response, webhook}` for `job_id`.
+    ///
+    /// `queue_id` and `process_id` name the process that ran the job, as its stored envelope
+    /// says (`queue_id`, `pid`), so they stay right after a restart; a job not finished yet has
+    /// no envelope and gets this process's.
     func jobStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
         let jobID = request.payload["job_id"]?.stringValue ?? ""
         guard UUID(uuidString: jobID) != nil else {
@@ -62,8 +67,11 @@ public struct ToolkitModule: RouteModule {
         var response = JSONObject()
         response["job_status"] = .string(job.status.rawValue)
         response["job_id"] = .string(job.id)
-        response["queue_id"] = .number(JSONNumber(host.fields.queueID))
-        response["process_id"] = .number(JSONNumber(Int(host.fields.pid)))
+        // The process that ran the job, as its envelope says; this process for a job not finished yet.
+        response["queue_id"] = job.envelope?["queue_id"].flatMap(\.numberValue).map(JSONValue.number)
+            ?? .number(JSONNumber(host.fields.queueID))
+        response["process_id"] = job.envelope?["pid"].flatMap(\.numberValue).map(JSONValue.number)
+            ?? .number(JSONNumber(Int(host.fields.pid)))
         response["response"] = job.envelope ?? .null
         response["webhook"] = job.webhook?.json ?? .null
         return HandlerResponse(.object(response))

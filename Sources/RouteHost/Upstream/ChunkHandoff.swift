@@ -5,9 +5,14 @@ import NIOCore
 /// client, one at a time, so that backpressure reaches the upstream unchanged.
 ///
 /// At most one chunk waits here: ``send(_:)`` returns once the chunk is taken, so the reader
-/// fetches the next chunk while the writer writes the previous one. The handoff also tells how
-/// long the writer has been waiting for the upstream (``consumerWaitingSince``), which is what a
-/// read-idle timeout must measure: time spent waiting for a slow client is not upstream idleness.
+/// fetches the next chunk while the writer writes the previous one. The handoff also times both
+/// sides, which is what the two timeouts of a relay must measure:
+/// - ``consumerWaitingSince``: how long the writer has been waiting for the upstream (read-idle
+///   timeout; time spent waiting for a slow client is not upstream idleness);
+/// - ``consumerBusySince``: how long the writer has been away with what it took last (a chunk,
+///   or the end), that is, writing it to a client that may have stopped reading.
+///
+/// ``firstStall(producerIdle:consumerStall:)`` watches both.
 final class ChunkHandoff: Sendable {
     private struct State {
         var pending: ByteBuffer?
@@ -15,6 +20,7 @@ final class ChunkHandoff: Sendable {
         var consumer: CheckedContinuation<ByteBuffer?, any Error>?
         var producer: CheckedContinuation<Void, any Error>?
         var consumerWaitingSince: ContinuousClock.Instant?
+        var consumerBusySince: ContinuousClock.Instant?
     }
 
     private let state = NIOLockedValueBox(State())
@@ -38,6 +44,7 @@ final class ChunkHandoff: Sendable {
                     if let consumer = state.consumer {
                         state.consumer = nil
                         state.consumerWaitingSince = nil
+                        state.consumerBusySince = .now
                         continuation.resume()
                         return consumer
                     }
@@ -60,14 +67,18 @@ final class ChunkHandoff: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
                 let producer = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
+                    state.consumerBusySince = nil
                     if let chunk = state.pending {
                         state.pending = nil
+                        state.consumerBusySince = .now
                         continuation.resume(returning: chunk)
                         defer { state.producer = nil }
                         return state.producer
                     }
                     switch state.end {
-                    case .success: continuation.resume(returning: nil)
+                    case .success:
+                        state.consumerBusySince = .now
+                        continuation.resume(returning: nil)
                     case .failure(let error): continuation.resume(throwing: error)
                     case nil:
                         if Task.isCancelled {
@@ -94,6 +105,10 @@ final class ChunkHandoff: Sendable {
         let consumer = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
             guard state.end == nil else { return nil }
             state.end = error.map { .failure($0) } ?? .success(())
+            if state.consumer != nil {
+                state.consumerWaitingSince = nil
+                if error == nil { state.consumerBusySince = .now }
+            }
             defer { state.consumer = nil }
             return state.consumer
         }
@@ -119,5 +134,37 @@ final class ChunkHandoff: Sendable {
     /// Since when the consumer has been waiting for a chunk; nil while it is busy writing.
     var consumerWaitingSince: ContinuousClock.Instant? {
         state.withLockedValue { $0.consumerWaitingSince }
+    }
+
+    /// Since when the consumer has been away from ``receive()`` with what it took last (a chunk,
+    /// or the end of the body); nil before its first chunk and while it waits for one.
+    var consumerBusySince: ContinuousClock.Instant? {
+        state.withLockedValue { $0.consumerBusySince }
+    }
+
+    /// Which side of a handoff stopped moving.
+    enum Stall: Equatable {
+        /// The consumer has waited `producerIdle` for a chunk.
+        case producer
+        /// The consumer has held what it took last for `consumerStall`.
+        case consumer
+    }
+
+    /// Returns when one side stalls (see ``Stall``); checks a few times per limit (at most every
+    /// second, at least every 5 ms), so a stall is noticed up to a quarter of the shorter limit
+    /// late (a second at most). Fails nothing itself: the caller decides.
+    ///
+    /// - Parameter consumerStall: nil: the consumer is never considered stalled.
+    /// - Throws: `CancellationError` when the task is cancelled first.
+    func firstStall(producerIdle: Duration, consumerStall: Duration?) async throws -> Stall {
+        let shortest = min(producerIdle, consumerStall ?? producerIdle)
+        let interval = min(max(shortest / 4, .milliseconds(5)), .seconds(1))
+        while true {
+            try await Task.sleep(for: interval)
+            let (waiting, busy) = state.withLockedValue { ($0.consumerWaitingSince, $0.consumerBusySince) }
+            let now = ContinuousClock.now
+            if let waiting, now - waiting >= producerIdle { return .producer }
+            if let consumerStall, let busy, now - busy >= consumerStall { return .consumer }
+        }
     }
 }

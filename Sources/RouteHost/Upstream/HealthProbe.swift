@@ -19,7 +19,7 @@ struct HealthProbe: Sendable {
         let probeRequest = request
         do {
             let (status, body) = try await UpstreamClient.withTimeout(timeout) {
-                let response = try await client.execute(probeRequest, deadline: .now() + timeout.timeAmount)
+                let response = try await client.execute(probeRequest, deadline: .now() + TimeAmount(timeout))
                 let body = try await response.body.collect(upTo: UpstreamClient.maxErrorBodyBytes)
                 return (response.status.code, Array(body.readableBytesView))
             }
@@ -34,13 +34,7 @@ struct HealthProbe: Sendable {
         } catch {
             let latency = ContinuousClock.now - started
             if Task.isCancelled { return .init(healthy: false, reason: "probe cancelled", latency: latency) }
-            let reason: String
-            switch UpstreamError.classify(error, headTimeout: timeout) {
-            case .connect: reason = "could not connect to the service"
-            case .timeout: reason = "no answer within \(timeout.secondsValue) s"
-            case .protocolFailure(let what): reason = what
-            case .circuitOpen: reason = "circuit open"
-            }
+            let reason = UpstreamError.classify(error, headTimeout: timeout).description
             return .init(healthy: false, reason: reason, latency: latency)
         }
     }

@@ -5,31 +5,58 @@ import NIOCore
 
 /// Relays an upstream response body to our client with backpressure and constant memory.
 ///
-/// Two tasks and a watchdog share the work: one reads the upstream body, the response body
-/// writer writes to the client, and a ``ChunkHandoff`` between them holds at most one chunk; the
-/// watchdog ends the relay when the upstream sends nothing for `idleTimeout` while the writer is
-/// waiting for it (time spent waiting for a slow client does not count).
+/// Three tasks share the work: one reads the upstream body, one writes to the client through the
+/// response body writer, and a watchdog times both through the ``ChunkHandoff`` between them
+/// (which holds at most one chunk):
+/// - **read-idle** (`idleTimeout`): the writer has waited that long for upstream bytes. Time spent
+///   waiting for a slow client does not count.
+/// - **client stall** (`clientStallTimeout`): one write to the client (or the final one that ends
+///   the answer) has waited that long on backpressure: the client has stopped reading. Without
+///   this, such a client would hold the stream, and an upstream connection of the pool, forever
+///   (Hummingbird's idle timer does not run while a response is being written). A client that
+///   pauses for less than this is not disturbed.
 ///
 /// How it ends:
 /// - **complete**: the terminating chunk (or the last of `Content-Length` bytes) is written.
 /// - **client gone**: Hummingbird's body writer throws once the connection is closed; the
 ///   upstream request is cancelled at once (its body stream is dropped, which makes
 ///   AsyncHTTPClient close the connection) and the relay ends quietly (logged at `info`).
+/// - **client stalled**: like a client gone (the upstream request is cancelled, not counted as an
+///   upstream failure), except that the connection is still open: the pending write is cancelled
+///   and the relay throws ``Failure/clientStalled(_:)``, so Hummingbird closes it. Logged at
+///   `notice` with the byte count.
 /// - **upstream failed or stalled after the head**: the body writer throws, so Hummingbird closes
 ///   the connection without the terminating chunk: a client of a chunked answer sees an
 ///   incomplete transfer, a client of a `Content-Length` answer sees fewer bytes than announced.
 ///   Never a clean-looking truncated 200. Logged as an error with the byte count.
 /// - **empty body without `Content-Length: 0`**: treated as an upstream failure (the head promised
 ///   content). An upstream that says `Content-Length: 0` gets an empty answer relayed as is.
+///
+/// Caveats:
+/// - Both timeouts are checked a few times per limit (see
+///   ``ChunkHandoff/firstStall(producerIdle:consumerStall:)``), so they fire up to a quarter of
+///   the shorter limit (a second at most) late.
+/// - The client stall is seen from our side of the socket: the kernel buffers between us and the
+///   client hide its reads until they have drained enough for our writes to continue (on Linux,
+///   about a third of our send buffer, which autotuning may grow to a few MiB on a fast link).
+///   A client that reads less than that within `clientStallTimeout` counts as stalled; with the
+///   default of 120 s only a client slower than a few KiB/s on a slow link, or one whose buffers
+///   filled fast and that then reads a trickle, is cut off.
 public struct StreamRelay: Sendable {
     /// The longest wait for the next upstream bytes.
     public var idleTimeout: Duration
+    /// The longest wait for our client to take one chunk (default 120 s).
+    public var clientStallTimeout: Duration
     public var logger: Logger
-    /// Called when the upstream fails after the head (not when the client goes away).
+    /// Called when the upstream fails after the head (not when the client goes away or stalls).
     public var onUpstreamFailure: @Sendable () -> Void
 
-    public init(idleTimeout: Duration, logger: Logger, onUpstreamFailure: @escaping @Sendable () -> Void = {}) {
+    public init(
+        idleTimeout: Duration, clientStallTimeout: Duration = .seconds(120), logger: Logger,
+        onUpstreamFailure: @escaping @Sendable () -> Void = {}
+    ) {
         self.idleTimeout = idleTimeout
+        self.clientStallTimeout = clientStallTimeout
         self.logger = logger
         self.onUpstreamFailure = onUpstreamFailure
     }
@@ -40,6 +67,8 @@ public struct StreamRelay: Sendable {
         case upstream(String)
         case lengthMismatch(expected: Int, received: Int)
         case emptyBody
+        /// Our client took no bytes for this long.
+        case clientStalled(Duration)
 
         public var description: String {
             switch self {
@@ -47,6 +76,7 @@ public struct StreamRelay: Sendable {
             case .upstream(let reason): "upstream body failed: \(reason)"
             case .lengthMismatch(let expected, let received): "upstream sent \(received) of \(expected) bytes"
             case .emptyBody: "upstream sent an empty body without Content-Length: 0"
+            case .clientStalled(let limit): "the client took no bytes for \(limit.secondsValue) s"
             }
         }
     }
@@ -69,86 +99,91 @@ public struct StreamRelay: Sendable {
     }
 
     /// Copies `body` into `writer`, then finishes it; throws (so that the connection is aborted)
-    /// when the transfer is incomplete.
+    /// when the transfer is incomplete or the client stalled.
     public func pump(_ body: HTTPClientResponse.Body, into writer: inout any ResponseBodyWriter, contentLength: Int?) async throws {
         let handoff = ChunkHandoff()
+        let client = ClientSide(writer)
         let started = ContinuousClock.now
-        var sent = 0
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await Self.read(body, into: handoff) }
-                group.addTask { [idleTimeout] in try await Self.watch(handoff, idleTimeout: idleTimeout) }
-                defer { group.cancelAll() }
-                while let chunk = try await handoff.receive() {
-                    do {
-                        try await writer.write(chunk)
-                    } catch {
-                        throw ClientGone()
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { await UpstreamBody.feed(body, into: handoff); return false }
+                group.addTask { [idleTimeout, clientStallTimeout] in
+                    switch try await handoff.firstStall(producerIdle: idleTimeout, consumerStall: clientStallTimeout) {
+                    case .producer: handoff.fail(Failure.stalled(idleTimeout))
+                    case .consumer: throw Failure.clientStalled(clientStallTimeout)
                     }
-                    sent += chunk.readableBytes
+                    return false
+                }
+                group.addTask { try await client.copy(from: handoff, contentLength: contentLength); return true }
+                defer { group.cancelAll() }
+                while let finished = try await group.next() {
+                    if finished { return }
                 }
             }
-            if let contentLength, sent != contentLength {
-                throw Failure.lengthMismatch(expected: contentLength, received: sent)
-            }
-            if sent == 0 { throw Failure.emptyBody }
         } catch is ClientGone {
-            logger.info("client went away; upstream request cancelled", metadata: ["bytes": "\(sent)"])
+            logger.info("client went away; upstream request cancelled", metadata: ["bytes": "\(client.sent)"])
             throw CancellationError()
+        } catch Failure.clientStalled(let limit) {
+            logger.notice("client stopped reading; connection closed, upstream request cancelled", metadata: [
+                "bytes": "\(client.sent)", "client_stall_timeout": "\(limit.secondsValue)",
+            ])
+            throw Failure.clientStalled(limit)
         } catch is CancellationError {
-            logger.info("relay cancelled; upstream request cancelled", metadata: ["bytes": "\(sent)"])
+            logger.info("relay cancelled; upstream request cancelled", metadata: ["bytes": "\(client.sent)"])
             throw CancellationError()
         } catch {
-            let failure = (error as? Failure) ?? .upstream(Self.describe(error))
+            let failure = (error as? Failure) ?? .upstream(UpstreamError.classify(error, headTimeout: idleTimeout).description)
             logger.error("upstream stream broke off; client connection aborted", metadata: [
-                "bytes": "\(sent)", "expected_bytes": "\(contentLength.map(String.init) ?? "unknown")",
+                "bytes": "\(client.sent)", "expected_bytes": "\(contentLength.map(String.init) ?? "unknown")",
                 "reason": "\(failure)",
             ])
             onUpstreamFailure()
             throw failure
         }
-        do {
-            try await writer.finish(nil)
-        } catch {
-            logger.info("client went away before the end of the answer", metadata: ["bytes": "\(sent)"])
-            throw CancellationError()
-        }
         logger.info("stream relayed", metadata: [
-            "bytes": "\(sent)", "seconds": "\(((ContinuousClock.now - started).secondsValue * 1000).rounded() / 1000)",
+            "bytes": "\(client.sent)", "seconds": "\(((ContinuousClock.now - started).secondsValue * 1000).rounded() / 1000)",
         ])
     }
 
+    /// The client's end of a relay: the response body writer and the bytes written so far.
+    ///
+    /// `@unchecked Sendable` because the writer is not `Sendable`: it is used by one task at a
+    /// time, the writing child task of ``pump(_:into:contentLength:)``, and `sent` is read by the
+    /// parent only after the task group (which awaits that child) has ended.
+    private final class ClientSide: @unchecked Sendable {
+        private var writer: any ResponseBodyWriter
+        private(set) var sent = 0
+
+        init(_ writer: any ResponseBodyWriter) {
+            self.writer = writer
+        }
+
+        /// Writes what `handoff` hands over, checks the length, and ends the answer.
+        ///
+        /// - Throws: ``ClientGone`` when a write fails (the connection is closed), a ``Failure``
+        ///   when the transfer is incomplete, the handoff's error when the upstream failed,
+        ///   `CancellationError` when cancelled (a write waiting on backpressure included).
+        func copy(from handoff: ChunkHandoff, contentLength: Int?) async throws {
+            while let chunk = try await handoff.receive() {
+                try await write { try await $0.write(chunk) }
+                sent += chunk.readableBytes
+            }
+            if let contentLength, sent != contentLength {
+                throw Failure.lengthMismatch(expected: contentLength, received: sent)
+            }
+            if sent == 0 { throw Failure.emptyBody }
+            try await write { try await $0.finish(nil) }
+        }
+
+        private func write(_ operation: (inout any ResponseBodyWriter) async throws -> Void) async throws {
+            do {
+                try await operation(&writer)
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw ClientGone()
+            }
+        }
+    }
+
     private struct ClientGone: Error {}
-
-    private static func read(_ body: HTTPClientResponse.Body, into handoff: ChunkHandoff) async {
-        do {
-            for try await chunk in body {
-                try await handoff.send(chunk)
-            }
-            handoff.finish()
-        } catch {
-            handoff.finish(throwing: error)
-        }
-    }
-
-    private static func watch(_ handoff: ChunkHandoff, idleTimeout: Duration) async throws {
-        let interval = min(max(idleTimeout / 4, .milliseconds(5)), .seconds(1))
-        while true {
-            try await Task.sleep(for: interval)
-            if let since = handoff.consumerWaitingSince, ContinuousClock.now - since >= idleTimeout {
-                handoff.fail(Failure.stalled(idleTimeout))
-                return
-            }
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            if error == .remoteConnectionClosed { return "connection closed" }
-            if error == .readTimeout { return "read timeout" }
-            return "HTTP client error"
-        }
-        if error is NIOCore.IOError { return "connection reset" }
-        return String(describing: type(of: error))
-    }
 }

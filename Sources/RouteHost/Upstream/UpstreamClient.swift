@@ -66,7 +66,7 @@ public final class UpstreamClient: Sendable {
             if let client { return client }
             var settings = HTTPClient.Configuration(
                 redirectConfiguration: .disallow,
-                timeout: .init(connect: configuration.connectTimeout.timeAmount, read: nil),
+                timeout: .init(connect: TimeAmount(configuration.connectTimeout), read: nil),
                 decompression: .disabled)
             settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.poolSize
             settings.connectionPool.retryConnectionEstablishment = false
@@ -135,7 +135,7 @@ public final class UpstreamClient: Sendable {
         let service = configuration.serviceName
         let response: HTTPClientResponse
         do {
-            response = try await httpClient.execute(request, deadline: .now() + configuration.headTimeout.timeAmount, logger: logger)
+            response = try await httpClient.execute(request, deadline: .now() + TimeAmount(configuration.headTimeout), logger: logger)
         } catch {
             if error is CancellationError || Task.isCancelled { throw CancellationError() }
             let failure = UpstreamError.classify(error, headTimeout: configuration.headTimeout)
@@ -152,11 +152,17 @@ public final class UpstreamClient: Sendable {
         let delay = configuration.retry.delay(beforeAttempt: number + 1, retryAfter: retryAfter)
         let body = await Self.readSmallBody(response.body, limit: Self.maxErrorBodyBytes, timeout: configuration.headTimeout)
         let last = number >= attempts || !retryable || delay == nil
-        logger.warning("upstream answered with a server error", metadata: [
+        var metadata: Logger.Metadata = [
             "attempt": "\(number)/\(attempts)", "status": "\(response.status.code)", "url": "\(request.url)", "final": "\(last)",
-        ])
-        if last { return .failed(Self.serverErrorFailure(status: response.status.code, body: body, headers: response.headers, service: service)) }
-        return .retry(after: delay ?? .zero)
+        ]
+        if let said = Self.serverErrorText(body) { metadata["upstream_error"] = "\(said)" }
+        guard last else {
+            logger.warning("upstream answered with a server error; retrying", metadata: metadata)
+            return .retry(after: delay ?? .zero)
+        }
+        // The upstream's own words stay in our logs (with the request id of `logger`), never in the answer.
+        logger.error("upstream answered with a server error", metadata: metadata)
+        return .failed(Self.serverErrorFailure(status: response.status.code, headers: response.headers, service: service))
     }
 
     private func prepare(_ request: UpstreamRequest) -> HTTPClientRequest {
@@ -178,8 +184,12 @@ public final class UpstreamClient: Sendable {
 
     /// Sends `request` and returns the upstream's JSON answer (2xx).
     ///
+    /// The body is read with the read-idle limit of streams (``UpstreamConfiguration/streamIdleTimeout``:
+    /// the longest time without a byte, not a limit on the whole read) and the size limit
+    /// ``UpstreamConfiguration/maxResponseBytes``.
+    ///
     /// - Throws: ``RouteFailure``: the upstream's 4xx passed through, our 502 for a 2xx that is
-    ///   not JSON, too large, or too slow, and everything ``send(_:logger:)`` throws.
+    ///   not JSON, too large, stalled or broken off, and everything ``send(_:logger:)`` throws.
     public func json(_ request: UpstreamRequest, logger: Logger) async throws -> JSONValue {
         var request = request
         if request.headers[.accept] == nil { request.headers[.accept] = "application/json" }
@@ -189,15 +199,15 @@ public final class UpstreamClient: Sendable {
         }
         let bytes: ByteBuffer
         do {
-            bytes = try await Self.withTimeout(configuration.streamIdleTimeout) {
-                try await response.body.collect(upTo: self.configuration.maxResponseBytes)
-            }
-        } catch is NIOTooManyBytesError {
-            throw invalidAnswer("the answer is larger than \(configuration.maxResponseBytes) bytes", logger: logger)
+            bytes = try await UpstreamBody.collect(
+                response.body, upTo: configuration.maxResponseBytes, idleTimeout: configuration.streamIdleTimeout)
+        } catch UpstreamBody.Failure.tooLarge(let limit) {
+            throw invalidAnswer("the answer is larger than \(limit) bytes", logger: logger)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             breaker.recordLateFailure()
-            throw invalidAnswer("the answer broke off", logger: logger)
+            let why = (error as? UpstreamBody.Failure)?.description ?? UpstreamError.classify(error, headTimeout: configuration.headTimeout).description
+            throw invalidAnswer("the answer broke off", detail: why, logger: logger)
         }
         do {
             return try JSONParser.parse(bytes.readableBytesView)
@@ -230,7 +240,9 @@ public final class UpstreamClient: Sendable {
         if response.status == .noContent || response.status == .resetContent {
             return Response(status: status, headers: headers)
         }
-        let relay = StreamRelay(idleTimeout: configuration.streamIdleTimeout, logger: logger) { [breaker] in
+        let relay = StreamRelay(
+            idleTimeout: configuration.streamIdleTimeout, clientStallTimeout: configuration.clientStallTimeout, logger: logger
+        ) { [breaker] in
             breaker.recordLateFailure()
         }
         return relay.response(status: status, headers: headers, body: response.body, contentLength: contentLength)
@@ -257,71 +269,13 @@ public final class UpstreamClient: Sendable {
         return RouteFailure(HTTPResponse.Status(code: code), message: json, body: json, headers: headers)
     }
 
-    private func invalidAnswer(_ reason: String, logger: Logger) -> RouteFailure {
-        logger.error("upstream sent an invalid answer", metadata: ["reason": "\(reason)"])
+    /// Our 502 for a 2xx we cannot use; `detail` is logged, not sent.
+    private func invalidAnswer(_ reason: String, detail: String? = nil, logger: Logger) -> RouteFailure {
+        var metadata: Logger.Metadata = ["reason": "\(reason)"]
+        if let detail { metadata["detail"] = "\(detail)" }
+        logger.error("upstream sent an invalid answer", metadata: metadata)
         return .upstream(.badGateway, [
             "error": .string("\(configuration.serviceName) service returned an invalid response"), "reason": .string(reason),
         ])
-    }
-
-    /// The JSON of a 4xx: the upstream's JSON object or array as is, anything else as `{"error": text}`.
-    static func clientErrorBody(_ body: [UInt8]?, reason: String, code: Int) -> JSONValue {
-        if let body, let json = try? JSONParser.parse(body) {
-            switch json {
-            case .object, .array: return json
-            case .string(let text): return ["error": .string(text)]
-            default: break
-            }
-        }
-        let text = body.map { Self.printable(String(decoding: $0, as: UTF8.self)) } ?? ""
-        return ["error": .string(text.isEmpty ? "HTTP \(code) \(reason)" : text)]
-    }
-
-    /// Our answer for a 5xx that survived its retries: 503 and 504 keep their status, others
-    /// become 502; the upstream's own `error`/`message` text is kept, nothing else of its body.
-    static func serverErrorFailure(status: UInt, body: [UInt8]?, headers: HTTPHeaders, service: String) -> RouteFailure {
-        let code = Int(status)
-        var reason = "HTTP \(code)"
-        if let body, let json = try? JSONParser.parse(body),
-            let text = json["error"]?.stringValue ?? json["message"]?.stringValue
-        {
-            reason += ": " + printable(text)
-        }
-        var fields = HTTPFields()
-        if let retryAfter = headers.first(name: "retry-after") { fields[.retryAfter] = retryAfter }
-        let ours: HTTPResponse.Status = code == 503 ? .serviceUnavailable : code == 504 ? .gatewayTimeout : .badGateway
-        return .upstream(ours, ["error": .string("\(service) service failed"), "reason": .string(reason)], headers: fields)
-    }
-
-    /// `text` trimmed, without control characters, at most 1000 characters.
-    static func printable(_ text: String) -> String {
-        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        return cleaned.count > 1000 ? String(cleaned.prefix(1000)) + "…" : cleaned
-    }
-
-    /// Reads a small body; nil (and the connection closed) when it is larger than `limit`, breaks
-    /// off, or takes longer than `timeout`.
-    static func readSmallBody(_ body: HTTPClientResponse.Body, limit: Int, timeout: Duration) async -> [UInt8]? {
-        do {
-            let buffer = try await withTimeout(timeout) { try await body.collect(upTo: limit) }
-            return Array(buffer.readableBytesView)
-        } catch {
-            return nil
-        }
-    }
-
-    /// Runs `operation`, throwing ``UpstreamError/timeout(_:)`` when it takes longer than `timeout`.
-    static func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw UpstreamError.timeout(timeout)
-            }
-            defer { group.cancelAll() }
-            guard let result = try await group.next() else { throw CancellationError() }
-            return result
-        }
     }
 }

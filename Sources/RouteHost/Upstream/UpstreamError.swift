@@ -8,8 +8,11 @@ import NIOPosix
 /// What went wrong on the way to the upstream, as far as retrying and answering care.
 ///
 /// Classifies the errors of AsyncHTTPClient and NIO so that none of them reaches the framework:
-/// each becomes one of our own JSON answers (``routeFailure(serviceName:)``).
-public enum UpstreamError: Error, Sendable, Equatable {
+/// each becomes one of our own JSON answers (``routeFailure(serviceName:)``), and its
+/// ``description`` is the one wording used for it in answers, health reasons and logs. This is
+/// the only map of HTTP-client and network errors in the upstream relay (``StreamRelay`` and
+/// ``HealthProbe`` use it too).
+public enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
     /// No connection could be made (refused, unreachable, DNS, connect timeout).
     case connect
     /// No response head within the time allowed.
@@ -27,7 +30,20 @@ public enum UpstreamError: Error, Sendable, Equatable {
         }
     }
 
-    /// The classification of `error`, thrown by AsyncHTTPClient before the response head.
+    /// Why, in words fit for clients and logs (never the underlying error's text).
+    public var description: String {
+        switch self {
+        case .connect: "could not connect to the service"
+        case .timeout(let limit): "no response within \(UpstreamConfiguration.seconds(limit).serializedString()) s"
+        case .protocolFailure(let reason): reason
+        case .circuitOpen: "circuit open"
+        }
+    }
+
+    /// The classification of `error`, thrown by AsyncHTTPClient or NIO before the response head
+    /// or while reading a body.
+    ///
+    /// - Parameter headTimeout: the limit that a timeout reports (``timeout(_:)``).
     public static func classify(_ error: any Error, headTimeout: Duration) -> UpstreamError {
         if let error = error as? UpstreamError { return error }
         if let error = error as? HTTPClientError {
@@ -35,7 +51,7 @@ public enum UpstreamError: Error, Sendable, Equatable {
                 return .connect
             }
             if [.deadlineExceeded, .readTimeout, .writeTimeout].contains(error) { return .timeout(headTimeout) }
-            if error == .remoteConnectionClosed { return .protocolFailure("connection closed before a response") }
+            if error == .remoteConnectionClosed { return .protocolFailure("connection closed by the service") }
             return .protocolFailure("invalid response")
         }
         if error is NIOConnectionError { return .connect }
@@ -61,14 +77,11 @@ public enum UpstreamError: Error, Sendable, Equatable {
         case .circuitOpen(let retryAfter):
             return .upstream(.serviceUnavailable, ["error": .string(unavailable)], headers: [.retryAfter: RetryAfter.headerValue(retryAfter)])
         case .connect:
-            return .upstream(.serviceUnavailable, ["error": .string(unavailable), "reason": "could not connect to the service"])
-        case .timeout(let limit):
-            return .upstream(.gatewayTimeout, [
-                "error": .string("\(serviceName) service did not respond in time"),
-                "reason": .string("no response within \(UpstreamConfiguration.seconds(limit).serializedString()) s"),
-            ])
-        case .protocolFailure(let reason):
-            return .upstream(.badGateway, ["error": .string("\(serviceName) service failed"), "reason": .string(reason)])
+            return .upstream(.serviceUnavailable, ["error": .string(unavailable), "reason": .string(description)])
+        case .timeout:
+            return .upstream(.gatewayTimeout, ["error": .string("\(serviceName) service did not respond in time"), "reason": .string(description)])
+        case .protocolFailure:
+            return .upstream(.badGateway, ["error": .string("\(serviceName) service failed"), "reason": .string(description)])
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import JSONSchema
 import Logging
-import RouteHost
+@testable import RouteHost
 import RouteHostTestSupport
 import Testing
 
@@ -52,12 +52,113 @@ struct JobRecoveryTests {
                 #expect(claimed.attempts == 1)
                 #expect(try await store.claimNext(at: Date())?.id == nil)
 
-                try await store.finish(jobID: job.id, envelope: Array(#"{"code":200}"#.utf8), at: Date())
-                let pending = try await store.pendingWebhooks()
+                let finished = Date()
+                try await store.finish(jobID: job.id, envelope: Array(#"{"code":200}"#.utf8), at: finished)
+                let pending = try await store.dueWebhooks(at: finished, excluding: [], limit: 10)
                 #expect(pending.map(\.jobID) == [job.id])
                 #expect(pending.first?.body == Array(#"{"code":200}"#.utf8))
+                #expect(try await store.dueWebhooks(at: finished, excluding: [job.id], limit: 10).isEmpty)
+                #expect(try await store.nextWebhookDue(excluding: []).map { abs($0.timeIntervalSince(finished)) < 0.001 } == true)
+
+                var retry = WebhookDelivery(state: .pending, attempts: 1, lastStatus: 503, lastError: "HTTP 503")
+                retry.nextAttemptAt = finished.addingTimeInterval(60)
+                try await store.recordWebhook(jobID: job.id, retry, at: finished)
+                #expect(try await store.dueWebhooks(at: finished.addingTimeInterval(59), excluding: [], limit: 10).isEmpty)
+                #expect(try await store.dueWebhooks(at: finished.addingTimeInterval(60), excluding: [], limit: 10).map(\.jobID) == [job.id])
+                let recorded = try #require(try await store.job(id: job.id)?.webhook)
+                #expect(recorded.attempts == 1)
+                #expect(recorded.nextAttemptAt.map { abs($0.timeIntervalSince(finished) - 60) < 0.001 } == true)
+
+                try await store.recordWebhook(jobID: job.id, WebhookDelivery(state: .delivered, attempts: 2, lastStatus: 200), at: finished)
+                #expect(try await store.nextWebhookDue(excluding: []) == nil)
+                #expect(try await store.job(id: job.id)?.webhook?.nextAttemptAt == nil)
             }
         }
+    }
+
+    @Test func dueWebhooksComeEarliestFirstUpToTheLimit() async throws {
+        try await TemporaryDirectory.with { storage in
+            try await Self.withStore(storage) { store in
+                let now = Date()
+                var ids: [String] = []
+                for offset in [30.0, 10, 20, -5] {
+                    let job = Self.job(.running, webhook: "http://127.0.0.1:1/hook")
+                    try await store.insert(job)
+                    try await store.finish(jobID: job.id, envelope: Array("{}".utf8), at: now.addingTimeInterval(offset))
+                    ids.append(job.id)
+                }
+                #expect(try await store.dueWebhooks(at: now.addingTimeInterval(25), excluding: [], limit: 2).map(\.jobID) == [ids[3], ids[1]])
+                #expect(try await store.dueWebhooks(at: now.addingTimeInterval(25), excluding: [ids[1]], limit: 5).map(\.jobID) == [ids[3], ids[2]])
+                let next = try #require(try await store.nextWebhookDue(excluding: [ids[3], ids[1]]))
+                #expect(abs(next.timeIntervalSince(now) - 20) < 0.001)
+            }
+        }
+    }
+
+    @Test func aVersion1DatabaseIsMigratedAndItsPendingWebhookDelivered() async throws {
+        try await TemporaryDirectory.with { storage in
+            let path = (storage as NSString).appendingPathComponent("jobs.sqlite")
+            let jobID = UUID().uuidString.lowercased()
+            try await WebhookReceiver.with { receiver in
+                try await Self.writeVersion1(path: path, pendingJobID: jobID, webhookURL: receiver.url)
+                try await JobsHost.with(storage: storage) { host in
+                    try await receiver.waitForDeliveries(1)
+                    #expect(receiver.successes.first?.jobID == jobID)
+                    let status = try await host.waitForStatus(of: jobID) { $0["webhook"]?["state"] == "delivered" }
+                    #expect(status["webhook"]?["attempts"] == 1)
+                }
+            }
+        }
+    }
+
+    @Test func jobStatusNamesTheProcessThatRanTheJob() async throws {
+        try await TemporaryDirectory.with { storage in
+            let elsewhere = Self.job(.running, webhook: nil, payload: ["id": "old"], age: 30, attempts: 1)
+            try await Self.withStore(storage) { store in
+                try await store.insert(elsewhere)
+                let envelope = #"{"endpoint":"/v1/test/work","code":200,"job_id":"\#(elsewhere.id)","pid":4242,"queue_id":7}"#
+                try await store.finish(jobID: elsewhere.id, envelope: Array(envelope.utf8), at: Date())
+            }
+            try await JobsHost.with(storage: storage, ["QUEUE_WORKERS": "1"]) { host in
+                let status = try await host.status(of: elsewhere.id)
+                #expect(status["process_id"] == 4242)
+                #expect(status["queue_id"] == 7)
+
+                // Not finished yet: this process.
+                let gate = "pid-\(UUID().uuidString)"
+                defer { TestGates.open(gate) }
+                let accepted = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": "http://127.0.0.1:1/hook"])
+                let runningID = try #require(accepted.json["job_id"]?.stringValue)
+                let running = try await host.waitForStatus(of: runningID) { $0["job_status"] == "running" }
+                #expect(running["process_id"] == accepted.json["pid"])
+                #expect(running["queue_id"] == accepted.json["queue_id"])
+                #expect(running["process_id"] == .number(JSONNumber(Int(ProcessInfo.processInfo.processIdentifier))))
+            }
+        }
+    }
+
+    /// A version-1 database (before webhook due times) holding one finished job whose webhook
+    /// is pending, made by taking a fresh file back to that schema.
+    static func writeVersion1(path: String, pendingJobID: String, webhookURL: String) async throws {
+        let store = SQLiteJobStore(path: path)
+        try await store.open()
+        for statement in [
+            "DROP INDEX jobs_webhook_due",
+            "ALTER TABLE jobs DROP COLUMN webhook_next_attempt_at",
+            "CREATE INDEX jobs_webhook_pending ON jobs (webhook_state) WHERE webhook_state = 'pending'",
+            "UPDATE schema_version SET version = 1",
+        ] {
+            try await store.execute(statement)
+        }
+        let now = Date().timeIntervalSince1970
+        try await store.execute(
+            """
+            INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at, finished_at,
+                              attempts, envelope, webhook_state)
+            VALUES (?1, '/v1/test/work', 'done', '{}', 'v1', '/v1/test/work', '[]', ?2, ?3, ?3, ?3, 1, ?4, 'pending')
+            """,
+            [.text(pendingJobID), .text(webhookURL), .float(now), .text(#"{"job_id":"\#(pendingJobID)","code":200}"#)])
+        try await store.close()
     }
 
     @Test func claimsAreFIFOByCreationTime() async throws {
