@@ -32,6 +32,12 @@ VIDEO_URL = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 GIB = 1 << 30
 MIB = 1 << 20
 
+# glibc malloc settings that stop the heap top from being trimmed and regrown at every burst of
+# requests. Used where two instances are compared (rate limiter on/off, 10 vs 1,000 routes),
+# because otherwise each instance's heap history (not the code compared) decides up to ±40 %;
+# the authenticate section measures the effect itself.
+MALLOC_STEADY = {"MALLOC_TRIM_THRESHOLD_": str(128 * 1024 * 1024), "MALLOC_TOP_PAD_": str(64 * 1024 * 1024)}
+
 CHILDREN = []  # (name, Popen) of every process started, stopped in reverse order at exit
 
 
@@ -458,6 +464,21 @@ http {{
                                           "ratio": round(routehost["rps"] / bare["rps"], 3) if bare["rps"] else None}
             log(f"  c={connections}: routehost {routehost['rps']:.0f} req/s (p99 {routehost['p99_ms']} ms), "
                 f"bare {bare['rps']:.0f} req/s")
+        # Diagnostic: the same route on two fresh instances, glibc malloc defaults vs MALLOC_STEADY.
+        plain = self.start_host("routehost-malloc-default")
+        steady = self.start_host("routehost-malloc-steady", **MALLOC_STEADY)
+        runs = {"default": [], "steady": []}
+        for _ in range(1 if self.args.quick else 2):
+            for name, server in (("default", plain), ("steady", steady)):
+                runs[name].append(wrk(f"http://127.0.0.1:{server.port}/v1/toolkit/authenticate", 32,
+                                      max(1, min(self.duration, 4)), script, pid=server.pid)["rps"])
+        plain.stop()
+        steady.stop()
+        malloc = {name: statistics.median(values) for name, values in runs.items()}
+        malloc["rounds"] = runs
+        malloc["gain"] = round(malloc["steady"] / malloc["default"], 3) if malloc["default"] else None
+        section["malloc"] = malloc
+        log(f"  fresh instances: glibc malloc defaults {malloc['default']:.0f} req/s, MALLOC_STEADY {malloc['steady']:.0f} req/s")
         self.results["authenticate"] = section
 
     def section_info(self, host):
@@ -654,9 +675,10 @@ http {{
             f"({done}/{total} webhooks in {elapsed:.1f}s; submitting took {submitted:.1f}s)")
         return result
 
-    def section_rate_limit(self, host_off):
+    def section_rate_limit(self):
         log("== 7. rate-limit step cost on authenticate (limiter on, never refusing, vs off)")
-        host_on = self.start_host("routehost-ratelimit", RATE_LIMIT_PER_MINUTE=1_000_000_000)
+        host_off = self.start_host("routehost-ratelimit-off", **MALLOC_STEADY)
+        host_on = self.start_host("routehost-ratelimit-on", RATE_LIMIT_PER_MINUTE=1_000_000_000, **MALLOC_STEADY)
         status, _ = request(host_on.port, "GET", "/v1/toolkit/authenticate", headers={"X-API-Key": API_KEY})
         script = lua_script(self.work, "auth", headers={"X-API-Key": API_KEY})
         url_on = f"http://127.0.0.1:{host_on.port}/v1/toolkit/authenticate"
@@ -669,6 +691,7 @@ http {{
             off.append(wrk(url_off, 32, duration, script, pid=host_off.pid))
             on.append(wrk(url_on, 32, duration, script, pid=host_on.pid))
         host_on.stop()
+        host_off.stop()
         med_off = statistics.median(r["rps"] for r in off)
         med_on = statistics.median(r["rps"] for r in on)
         def cpu_us(runs):
@@ -701,7 +724,7 @@ http {{
                 times.append(time.monotonic() - server.started)
                 server.stop()
             section[f"routes_{n}"] = {"startup_s": [round(t, 4) for t in times], "startup_median_s": round(statistics.median(times), 4)}
-        hosts = {n: self.start_host(f"routehost-scale-{n}", manifest=m) for n, m in manifests.items()}
+        hosts = {n: self.start_host(f"routehost-scale-{n}", manifest=m, **MALLOC_STEADY) for n, m in manifests.items()}
         paths = {10: "/m0/r5", 1000: "/m50/r5"}
         script = lua_script(self.work, "auth", headers={"X-API-Key": API_KEY})
         for n, host in hosts.items():
@@ -712,17 +735,24 @@ http {{
         duration = max(1, min(self.duration, 5))
         for n in hosts:
             section[f"routes_{n}"]["rps"] = []
+            section[f"routes_{n}"]["rps_401"] = []
         for _ in range(rounds):
             for n, host in hosts.items():
                 r = wrk(f"http://127.0.0.1:{host.port}{paths[n]}", 32, duration, script, pid=host.pid)
                 section[f"routes_{n}"]["rps"].append(r["rps"])
                 section[f"routes_{n}"]["p99_ms"] = r["p99_ms"]
+                # The same route without a key: routing and the route's middleware, no job record.
+                r = wrk(f"http://127.0.0.1:{host.port}{paths[n]}", 32, duration, pid=host.pid)
+                section[f"routes_{n}"]["rps_401"].append(r["rps"])
         for n, host in hosts.items():
             section[f"routes_{n}"]["median_rps"] = statistics.median(section[f"routes_{n}"]["rps"])
+            section[f"routes_{n}"]["median_rps_401"] = statistics.median(section[f"routes_{n}"]["rps_401"])
             section[f"routes_{n}"]["idle_rss_bytes"] = proc_status(host.pid).get("VmRSS", 0)
             host.stop()
         a, b = section["routes_10"]["median_rps"], section["routes_1000"]["median_rps"]
         section["rps_ratio_1000_vs_10"] = round(b / a, 3) if a else None
+        a401, b401 = section["routes_10"]["median_rps_401"], section["routes_1000"]["median_rps_401"]
+        section["rps_401_ratio_1000_vs_10"] = round(b401 / a401, 3) if a401 else None
         log(f"  startup 10: {section['routes_10']['startup_median_s']}s, 1000: {section['routes_1000']['startup_median_s']}s; "
             f"req/s 10: {a:.0f}, 1000: {b:.0f}")
         self.section_scale_manifests = manifests
@@ -805,7 +835,7 @@ http {{
         want = lambda s: only is None or s in only
         self.results["meta"] = self.meta()
         self.start_references()
-        if any(want(s) for s in ("auth", "info", "errors", "ratelimit")):
+        if any(want(s) for s in ("auth", "info", "errors")):
             host = self.start_host("routehost")
             if want("auth"):
                 self.section_authenticate(host)
@@ -813,10 +843,10 @@ http {{
                 self.section_info(host)
             if want("errors"):
                 self.section_errors(host)
-            if want("ratelimit"):
-                self.section_rate_limit(host)
             self.results["host_rss_after_load_bytes"] = proc_status(host.pid).get("VmRSS", 0)
             host.stop()
+        if want("ratelimit"):
+            self.section_rate_limit()
         if want("relay"):
             self.section_relay()
         if want("queue"):
@@ -906,6 +936,11 @@ def table(results):
             else:
                 targets.append(("(1) authenticate ≥ 75% of bare Hummingbird (256 conn)", auth[c]["ratio"] is not None and auth[c]["ratio"] >= 0.75,
                                 f"{auth[c]['ratio']:.2f}×"))
+        if auth.get("malloc"):
+            m = auth["malloc"]
+            rows.append(("authenticate, 32 conn, fresh instances: glibc malloc defaults vs heap trimming off "
+                         "(MALLOC_TRIM_THRESHOLD_=128M, MALLOC_TOP_PAD_=64M)", fmt_rps(m["default"]), f"trimming off {fmt_rps(m['steady'])}",
+                         f"{m['gain']:.2f}×" if m["gain"] else "n/a", "diagnostic"))
         rows.append(("authenticate vs Flask/gunicorn (4,300 req/s, measured earlier)", fmt_rps(auth["c32"]["routehost"]["rps"]), "4,300",
                      f"{auth['c32']['routehost']['rps'] / 4300:.1f}×", "—"))
     info = results.get("info")
@@ -976,8 +1011,14 @@ def table(results):
                      f"{s10['startup_median_s'] * 1000:.0f} ms (10)", "", "< 1 s"))
         rows.append(("authenticate-handler req/s: 1,000 routes vs 10 routes", fmt_rps(s1000["median_rps"]), fmt_rps(s10["median_rps"]),
                      f"{scale['rps_ratio_1000_vs_10']:.2f}×", "≥ 0.90×"))
+        if scale.get("rps_401_ratio_1000_vs_10"):
+            rows.append(("same routes without a key (401: routing + middleware only): 1,000 vs 10 routes",
+                         fmt_rps(s1000["median_rps_401"]), fmt_rps(s10["median_rps_401"]), f"{scale['rps_401_ratio_1000_vs_10']:.2f}×", "≥ 0.90×"))
         targets.append(("(7) 1,000 routes start in < 1 s", s1000["startup_median_s"] < 1.0, f"{s1000['startup_median_s'] * 1000:.0f} ms"))
         targets.append(("(7) 1,000 routes within 10% of 10 routes (req/s)", scale["rps_ratio_1000_vs_10"] >= 0.90, f"{scale['rps_ratio_1000_vs_10']:.2f}×"))
+        if scale.get("rps_401_ratio_1000_vs_10"):
+            targets.append(("(7) 1,000 routes within 10% of 10 routes (401 path)", scale["rps_401_ratio_1000_vs_10"] >= 0.90,
+                            f"{scale['rps_401_ratio_1000_vs_10']:.2f}×"))
     micro = results.get("micro")
     if micro:
         for case in micro["cases"]:
