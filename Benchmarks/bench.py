@@ -802,6 +802,11 @@ http {{
         report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso,sym", "--stdio", "-g", "none",
                                  "--percent-limit", "0.7"], capture_output=True, text=True).stdout
         lines = [l.rstrip() for l in report.splitlines() if l.strip() and not l.startswith("#")][:30]
+        # Inclusive time (self + callees) of user-space frames: where the time goes by caller.
+        inclusive = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "sym", "--stdio", "-g", "none",
+                                    "--percent-limit", "1.5"], capture_output=True, text=True).stdout
+        lines += ["", "# inclusive (children), user space:"] + [
+            l.rstrip() for l in inclusive.splitlines() if l.strip() and not l.startswith("#") and "[k]" not in l][:45]
         if shutil.which("swift"):
             demangled = subprocess.run(["swift", "demangle", "--simplified", "--compact"], input="\n".join(lines),
                                        capture_output=True, text=True)
