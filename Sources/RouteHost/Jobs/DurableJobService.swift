@@ -64,6 +64,7 @@ public final class DurableJobService: JobService, Service {
     private let readiness = NIOLockedValueBox<Task<Void, any Error>?>(nil)
     private let doorbell = JobDoorbell()
     private let shutdownSignal = ShutdownSignal()
+    private let recorder: SyncJobRecorder
 
     /// - Parameters:
     ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, `JOB_TIMEOUT_SECONDS`, the
@@ -79,6 +80,7 @@ public final class DurableJobService: JobService, Service {
         let deliverer = WebhookDeliverer(settings: configuration.webhookSettings, logger: logger)
         self.deliverer = deliverer
         self.scheduler = WebhookScheduler(slots: Self.maximumConcurrentDeliveries, store: store, deliverer: deliverer, logger: logger)
+        self.recorder = SyncJobRecorder(store: store, logger: logger)
     }
 
     public var queueLength: Int { waiting.withLockedValue { $0 } }
@@ -90,23 +92,21 @@ public final class DurableJobService: JobService, Service {
         handlers.withLockedValue { $0[endpoint] = handler }
     }
 
+    /// Runs the job and answers at once; the finished job is recorded right after, batched with
+    /// the other synchronous jobs that finished meanwhile (see ``SyncJobRecorder``).
     public func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> Envelope {
         let started = Date()
-        var recorded = false
+        let envelope = await JobExecution.run(submission, handler: handler, fields: fields, timeout: configuration.jobTimeout)
+        let finished = Date()
         do {
             try await ready()
-            try await store.insert(record(submission, status: .running, at: started))
-            recorded = true
+            var job = record(submission, status: .done, at: started)
+            job.updatedAt = finished
+            job.finishedAt = finished
+            job.envelope = envelope.json
+            recorder.record(job)
         } catch {
             logger.error("could not record a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
-        }
-        let envelope = await JobExecution.run(submission, handler: handler, fields: fields, timeout: configuration.jobTimeout)
-        if recorded {
-            do {
-                try await store.finish(jobID: submission.jobID, envelope: envelope.json.serialized(), at: Date())
-            } catch {
-                logger.error("could not record a finished job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
-            }
         }
         return envelope
     }
@@ -138,12 +138,17 @@ public final class DurableJobService: JobService, Service {
 
     public func job(id: String) async throws -> JobRecord? {
         try await ready()
+        if let pending = recorder.pending(id: id) { return pending }
         return try await store.job(id: id)
     }
 
     public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
         try await ready()
-        return try await store.statuses(updatedSince: Date().addingTimeInterval(-window.secondsValue))
+        let since = Date().addingTimeInterval(-window.secondsValue)
+        let stored = try await store.statuses(updatedSince: since)
+        let storedIDs = Set(stored.map(\.jobID))
+        let pending = recorder.unwritten.filter { $0.updatedAt >= since && !storedIDs.contains($0.id) }.map { (jobID: $0.id, status: $0.status) }
+        return stored + pending
     }
 
     /// Deletes the jobs past `JOB_RETENTION_HOURS` (0 keeps every job); returns how many.
@@ -187,6 +192,7 @@ public final class DurableJobService: JobService, Service {
     /// Closes the store and the webhook client. Call it after ``run()`` has returned.
     public func shutdown() async {
         beginShutdown()
+        await recorder.drain()
         scheduler.close()
         await deliverer.shutdown()
         let opened = readiness.withLockedValue { $0 }

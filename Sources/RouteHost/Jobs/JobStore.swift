@@ -17,6 +17,8 @@ public protocol JobStore: Sendable {
 
     /// Adds a new job (`queued`, or `running` for a job that runs at once).
     func insert(_ job: JobRecord) async throws
+    /// Inserts several jobs at once (atomically per store write); the default inserts them one by one.
+    func insertAll(_ jobs: [JobRecord]) async throws
     /// The oldest `queued` job, now `running` with one more attempt; nil when none waits.
     func claimNext(at date: Date) async throws -> JobRecord?
     /// Makes a `running` job `done` with its envelope. A job with a `webhook_url` gets a
@@ -68,4 +70,10 @@ public struct JobStoreError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { message }
+}
+
+extension JobStore {
+    public func insertAll(_ jobs: [JobRecord]) async throws {
+        for job in jobs { try await insert(job) }
+    }
 }

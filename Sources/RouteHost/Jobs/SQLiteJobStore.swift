@@ -60,18 +60,31 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func insert(_ job: JobRecord) async throws {
-        try await execute(
-            """
-            INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
-                              started_at, finished_at, attempts, envelope)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                .text(job.id), .text(job.endpoint), .text(job.status.rawValue), .text(job.payload.serializedString()),
-                .text(job.requestID), .text(job.uri), .text(StoredHeaders.encode(job.headers)), .optionalText(job.webhookURL),
-                .date(job.createdAt), .date(job.updatedAt), .optionalDate(job.startedAt), .optionalDate(job.finishedAt),
-                .integer(job.attempts), .optionalText(job.envelope?.serializedString()),
-            ])
+        try await insertAll([job])
+    }
+
+    /// One multi-row `INSERT` per 500 jobs: a batch of synchronous jobs costs one write.
+    public func insertAll(_ jobs: [JobRecord]) async throws {
+        var start = 0
+        while start < jobs.count {
+            let chunk = jobs[start..<min(start + 500, jobs.count)]
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            try await execute(
+                """
+                INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
+                                  started_at, finished_at, attempts, envelope)
+                VALUES \(rows)
+                """,
+                chunk.flatMap { job -> [SQLiteData] in
+                    [
+                        .text(job.id), .text(job.endpoint), .text(job.status.rawValue), .text(job.payload.serializedString()),
+                        .text(job.requestID), .text(job.uri), .text(StoredHeaders.encode(job.headers)), .optionalText(job.webhookURL),
+                        .date(job.createdAt), .date(job.updatedAt), .optionalDate(job.startedAt), .optionalDate(job.finishedAt),
+                        .integer(job.attempts), .optionalText(job.envelope?.serializedString()),
+                    ]
+                })
+            start += chunk.count
+        }
     }
 
     public func claimNext(at date: Date) async throws -> JobRecord? {
