@@ -29,7 +29,7 @@ public struct APIKeySet: Sendable {
             matched &= difference == 0 ? 0 : 1
         }
         guard matched == 0 else { return nil }
-        return .apiKey(fingerprint: digest.prefix(8).map { String(format: "%02x", $0) }.joined())
+        return .apiKey(fingerprint: RandomUUID.hex(digest.prefix(8)))
     }
 
     /// A random key for a run with none configured: 32 bytes, URL-safe base64.

@@ -27,7 +27,7 @@ final class MalformedRequestHandler: ChannelInboundHandler, RemovableChannelHand
         let body = ByteBuffer(string: #"{"message":"\#(message)"}"#)
         var fields: HTTPFields = [
             .contentType: "application/json", .contentLength: String(body.readableBytes), .connection: "close",
-            .xRequestID: UUID().uuidString.lowercased(), .cacheControl: "no-store",
+            .xRequestID: RandomUUID.v4(), .cacheControl: "no-store",
         ]
         for (name, value) in SecurityHeadersMiddleware.headers { fields[name] = value }
         let head = HTTPResponse(status: status, headerFields: fields)

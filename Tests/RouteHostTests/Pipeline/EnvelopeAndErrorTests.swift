@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import JSONSchema
-import RouteHost
+@testable import RouteHost
 import Testing
 
 @Suite struct EnvelopeAndErrorTests {
@@ -142,5 +142,23 @@ import Testing
                 #expect(response.json == ["message": "Not Found"])
             }
         }
+    }
+}
+
+@Suite struct RandomUUIDTests {
+    @Test func idsAreLowercaseVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let id = RandomUUID.v4()
+            #expect(id.count == 36)
+            #expect(id == id.lowercased())
+            let parsed = UUID(uuidString: id)
+            #expect(parsed != nil, "\(id)")
+            #expect(Array(id)[14] == "4")
+            #expect("89ab".contains(Array(id)[19]))
+            seen.insert(id)
+        }
+        #expect(seen.count == 1000)
+        #expect(RandomUUID.hex([0x00, 0x0f, 0xa5, 0xff]) == "000fa5ff")
     }
 }
