@@ -56,7 +56,7 @@ func pythonRepr(string: String, limit: Int = 300) -> String {
         }
         return pythonRepr(string: cut, limit: limit) + "..."
     }
-    let useDouble = string.contains("'") && !string.contains("\"")
+    let useDouble = string.utf8.contains(UInt8(ascii: "'")) && !string.utf8.contains(UInt8(ascii: "\""))
     let quote: Character = useDouble ? "\"" : "'"
     var out = String(quote)
     for scalar in string.unicodeScalars {
