@@ -56,7 +56,21 @@ func pythonRepr(string: String, limit: Int = 300) -> String {
         }
         return pythonRepr(string: cut, limit: limit) + "..."
     }
-    let useDouble = string.utf8.contains(UInt8(ascii: "'")) && !string.utf8.contains(UInt8(ascii: "\""))
+    var hasSingle = false
+    var hasDouble = false
+    var plain = true
+    for byte in string.utf8 {
+        switch byte {
+        case UInt8(ascii: "'"): hasSingle = true
+        case UInt8(ascii: "\""): hasDouble = true
+        case UInt8(ascii: "\\"), 0..<0x20, 0x7F...: plain = false
+        default: break
+        }
+    }
+    let useDouble = hasSingle && !hasDouble
+    if plain && !(hasSingle && hasDouble) {
+        return useDouble ? "\"" + string + "\"" : "'" + string + "'"
+    }
     let quote: Character = useDouble ? "\"" : "'"
     var out = String(quote)
     for scalar in string.unicodeScalars {
