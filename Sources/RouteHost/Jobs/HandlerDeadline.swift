@@ -2,9 +2,10 @@ import NIOConcurrencyHelpers
 
 /// Runs a job's handler with a time limit (`JOB_TIMEOUT_SECONDS`).
 ///
-/// The handler runs in a task of its own. When the limit passes first, that task is cancelled
-/// and ``Exceeded`` is thrown at once: the caller (a worker) goes on even when the handler
-/// ignores cancellation.
+/// The handler runs in a task of its own, started on the caller's thread (`Task.immediate`), and
+/// the limit is kept by the ``DeadlineTimer`` shared by every job with that limit. When the limit
+/// passes first, the handler's task is cancelled and ``Exceeded`` is thrown at once: the caller
+/// (a worker) goes on even when the handler ignores cancellation.
 ///
 /// ```swift
 /// let result = try await HandlerDeadline.run(limit: .seconds(600)) { try await handler(request) }
@@ -25,21 +26,25 @@ enum HandlerDeadline {
     static func run<T: Sendable>(limit: Duration?, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
         guard let limit else { return try await operation() }
         let first = FirstResult<T>()
-        let work = Task { try await operation() }
-        let timer = Task {
-            guard (try? await Task.sleep(for: limit)) != nil else { return }
+        let timer = DeadlineTimer.shared(delay: limit)
+        // Starts on this thread and runs until its first suspension: a handler that answers
+        // without waiting (most synchronous routes) costs no task switch.
+        let work = Task.immediate {
+            do {
+                first.resume(with: .success(try await operation()))
+            } catch {
+                first.resume(with: .failure(error))
+            }
+        }
+        if let finished = first.result { return try finished.get() }
+        let deadline = timer.arm {
             first.resume(with: .failure(Exceeded(limit: limit)))
             work.cancel()
         }
-        Task {
-            let result = await work.result
-            timer.cancel()
-            first.resume(with: result)
-        }
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { first.install($0) }
+            defer { timer.disarm(deadline) }
+            return try await withCheckedThrowingContinuation { first.install($0) }
         } onCancel: {
-            timer.cancel()
             work.cancel()
         }
     }
@@ -53,6 +58,11 @@ enum HandlerDeadline {
         }
 
         private let state = NIOLockedValueBox(State())
+
+        /// The result, once it has come.
+        var result: Result<T, any Error>? {
+            state.withLockedValue { $0.result }
+        }
 
         func install(_ continuation: CheckedContinuation<T, any Error>) {
             let result = state.withLockedValue { state -> Result<T, any Error>? in

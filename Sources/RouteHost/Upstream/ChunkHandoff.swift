@@ -1,38 +1,48 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// Passes body chunks from the task that reads the upstream to the task that writes to the
-/// client, one at a time, so that backpressure reaches the upstream unchanged.
+/// Passes body chunks from the task that reads a body to the task that writes it on, with
+/// backpressure: the reader runs ahead by at most ``capacity`` bytes.
 ///
-/// At most one chunk waits here: ``send(_:)`` returns once the chunk is taken, so the reader
-/// fetches the next chunk while the writer writes the previous one. The handoff also times both
-/// sides, which is what the two timeouts of a relay must measure:
+/// ``send(_:)`` queues the chunk and returns at once while no more than `capacity` bytes wait,
+/// otherwise once the consumer has taken them, so that backpressure reaches the producer (with a
+/// capacity of 0, as soon as the chunk is taken). The consumer takes one chunk (``receive()``)
+/// or everything queued (``receiveAll()``), which lets a writer hand several chunks to the
+/// socket in one write. The handoff also times both sides, which is what the two timeouts of a
+/// relay must measure:
 /// - ``consumerWaitingSince``: how long the writer has been waiting for the upstream (read-idle
 ///   timeout; time spent waiting for a slow client is not upstream idleness);
-/// - ``consumerBusySince``: how long the writer has been away with what it took last (a chunk,
-///   or the end), that is, writing it to a client that may have stopped reading.
+/// - ``consumerBusySince``: how long the writer has been away with what it took last (chunks,
+///   or the end), that is, writing them to a client that may have stopped reading.
 ///
 /// ``firstStall(producerIdle:consumerStall:)`` watches both.
 final class ChunkHandoff: Sendable {
     private struct State {
-        var pending: ByteBuffer?
+        var pending = CircularBuffer<ByteBuffer>()
+        var pendingBytes = 0
         var end: Result<Void, any Error>?
-        var consumer: CheckedContinuation<ByteBuffer?, any Error>?
+        var consumer: CheckedContinuation<[ByteBuffer]?, any Error>?
         var producer: CheckedContinuation<Void, any Error>?
         var consumerWaitingSince: ContinuousClock.Instant?
         var consumerBusySince: ContinuousClock.Instant?
     }
 
+    /// How many bytes may wait for the consumer before ``send(_:)`` waits too.
+    let capacity: Int
     private let state = NIOLockedValueBox(State())
 
-    /// Hands `chunk` over; returns when the consumer has taken it.
+    init(capacity: Int = 0) {
+        self.capacity = capacity
+    }
+
+    /// Hands `chunk` over; returns once at most ``capacity`` bytes wait for the consumer.
     ///
     /// - Throws: `CancellationError` when the task is cancelled, or the error the handoff was
     ///   failed with.
     func send(_ chunk: ByteBuffer) async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let consumer = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+                let consumer = state.withLockedValue { state -> CheckedContinuation<[ByteBuffer]?, any Error>? in
                     if case .failure(let error) = state.end {
                         continuation.resume(throwing: error)
                         return nil
@@ -48,11 +58,16 @@ final class ChunkHandoff: Sendable {
                         continuation.resume()
                         return consumer
                     }
-                    state.pending = chunk
-                    state.producer = continuation
+                    state.pending.append(chunk)
+                    state.pendingBytes += chunk.readableBytes
+                    if state.pendingBytes > capacity {
+                        state.producer = continuation
+                    } else {
+                        continuation.resume()
+                    }
                     return nil
                 }
-                consumer?.resume(returning: chunk)
+                consumer?.resume(returning: [chunk])
             }
         } onCancel: {
             state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
@@ -64,14 +79,32 @@ final class ChunkHandoff: Sendable {
 
     /// The next chunk; nil once the producer has finished.
     func receive() async throws -> ByteBuffer? {
+        try await take(all: false)?.first
+    }
+
+    /// Every chunk waiting (at least one, in order); nil once the producer has finished.
+    func receiveAll() async throws -> [ByteBuffer]? {
+        try await take(all: true)
+    }
+
+    private func take(all: Bool) async throws -> [ByteBuffer]? {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[ByteBuffer]?, any Error>) in
                 let producer = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
                     state.consumerBusySince = nil
-                    if let chunk = state.pending {
-                        state.pending = nil
+                    if !state.pending.isEmpty {
+                        var taken: [ByteBuffer]
+                        if all {
+                            taken = Array(state.pending)
+                            state.pending.removeAll(keepingCapacity: true)
+                            state.pendingBytes = 0
+                        } else {
+                            taken = [state.pending.removeFirst()]
+                            state.pendingBytes -= taken[0].readableBytes
+                        }
                         state.consumerBusySince = .now
-                        continuation.resume(returning: chunk)
+                        continuation.resume(returning: taken)
+                        guard state.pendingBytes <= capacity else { return nil }
                         defer { state.producer = nil }
                         return state.producer
                     }
@@ -93,16 +126,16 @@ final class ChunkHandoff: Sendable {
                 producer?.resume()
             }
         } onCancel: {
-            state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+            state.withLockedValue { state -> CheckedContinuation<[ByteBuffer]?, any Error>? in
                 defer { state.consumer = nil }
                 return state.consumer
             }?.resume(throwing: CancellationError())
         }
     }
 
-    /// The producer has no more chunks (error: it failed). A chunk still pending is delivered first.
+    /// The producer has no more chunks (error: it failed). Chunks still queued are delivered first.
     func finish(throwing error: (any Error)? = nil) {
-        let consumer = state.withLockedValue { state -> CheckedContinuation<ByteBuffer?, any Error>? in
+        let consumer = state.withLockedValue { state -> CheckedContinuation<[ByteBuffer]?, any Error>? in
             guard state.end == nil else { return nil }
             state.end = error.map { .failure($0) } ?? .success(())
             if state.consumer != nil {
@@ -115,12 +148,13 @@ final class ChunkHandoff: Sendable {
         if let error { consumer?.resume(throwing: error) } else { consumer?.resume(returning: nil) }
     }
 
-    /// Ends the handoff at once with `error`: a waiting consumer or producer throws it, and a
-    /// pending chunk is dropped.
+    /// Ends the handoff at once with `error`: a waiting consumer or producer throws it, and
+    /// queued chunks are dropped.
     func fail(_ error: any Error) {
         let (consumer, producer) = state.withLockedValue { state in
             if case .failure = state.end {} else { state.end = .failure(error) }
-            state.pending = nil
+            state.pending.removeAll()
+            state.pendingBytes = 0
             defer {
                 state.consumer = nil
                 state.producer = nil
@@ -129,6 +163,16 @@ final class ChunkHandoff: Sendable {
         }
         consumer?.resume(throwing: error)
         producer?.resume(throwing: error)
+    }
+
+    /// How many bytes wait for the consumer.
+    var queuedBytes: Int {
+        state.withLockedValue { $0.pendingBytes }
+    }
+
+    /// Whether a ``send(_:)`` is waiting for the consumer to make room.
+    var hasWaitingProducer: Bool {
+        state.withLockedValue { $0.producer != nil }
     }
 
     /// Since when the consumer has been waiting for a chunk; nil while it is busy writing.

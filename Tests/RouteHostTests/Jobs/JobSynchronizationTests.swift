@@ -55,6 +55,41 @@ struct JobSynchronizationTests {
         await cancelled.wait()
     }
 
+    @Test func aDeadlineTimerRunsWhatIsStillArmedInOrderAndForgetsTheRest() async {
+        let timer = DeadlineTimer(delay: .milliseconds(30))
+        let (fired, firedContinuation) = AsyncStream.makeStream(of: Int.self)
+        var tokens: [DeadlineTimer.Token] = []
+        for index in 0..<6 {
+            tokens.append(timer.arm { firedContinuation.yield(index) })
+        }
+        timer.disarm(tokens[1])
+        timer.disarm(tokens[4])
+        var order: [Int] = []
+        for await index in fired {
+            order.append(index)
+            if order.count == 4 { break }
+        }
+        #expect(order == [0, 2, 3, 5])
+        #expect(timer.armedCount == 0)
+
+        // The timer's task ended with nothing armed; arming again starts it again.
+        let again = TestEvent()
+        _ = timer.arm { again.signal() }
+        await again.wait()
+    }
+
+    @Test func aDeadlineThatIsMetLeavesNothingArmed() async throws {
+        let limit = Duration.seconds(3600)
+        for value in 0..<100 {
+            let answered = try await HandlerDeadline.run(limit: limit) {
+                if value.isMultiple(of: 2) { await Task.yield() }
+                return value
+            }
+            #expect(answered == value)
+        }
+        #expect(DeadlineTimer.shared(delay: limit).armedCount == 0)
+    }
+
     @Test func aDoorbellKeepsRingsUpToItsPermits() async {
         let bell = JobDoorbell(maximumPermits: 1)
         bell.ring()
