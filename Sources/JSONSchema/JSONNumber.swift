@@ -96,6 +96,7 @@ public struct JSONNumber: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     public var description: String {
+        if case .int(let i) = storage { return String(i) }
         var out: [UInt8] = []
         appendJSON(to: &out)
         return String(decoding: out, as: UTF8.self)

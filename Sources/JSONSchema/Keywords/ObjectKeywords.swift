@@ -78,33 +78,39 @@ final class AdditionalPropertiesKeyword: Keyword {
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .object(let object) = instance else { return true }
-        var extras: [String] = []
+        var firstExtra: String?
+        var moreExtras: [String] = []
         var valid = true
         for (position, entry) in object.entries.enumerated() where isAdditional(entry.key) {
             annotations?.properties.insert(position)
             if node.isFalse {
                 if !context.collect { return false }
-                extras.append(entry.key)
+                if firstExtra == nil { firstExtra = entry.key } else { moreExtras.append(entry.key) }
             } else if !context.descend(node, entry.value, member: entry.key, keyword: "additionalProperties") {
                 valid = false
                 if !context.collect { return false }
             }
         }
-        if !extras.isEmpty {
-            let sorted = extras.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-            let joined = sorted.map { pythonRepr(string: $0) }.joined(separator: ", ")
-            let message: String
-            if patterns.isEmpty {
-                message = "Additional properties are not allowed (\(joined) \(sorted.count == 1 ? "was" : "were") unexpected)"
-            } else {
-                let regexes = patterns.map(\.source).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-                    .map { pythonRepr(string: $0) }.joined(separator: ", ")
-                message = "\(joined) \(sorted.count == 1 ? "does" : "do") not match any of the regexes: \(regexes)"
-            }
-            context.report("additionalProperties", message, instanceToken: extras[0])
+        if let firstExtra {
+            context.report("additionalProperties", message(firstExtra, moreExtras), instanceToken: firstExtra)
             return false
         }
         return valid
+    }
+
+    /// The message for the members a `false` schema rejects, `first` and then `more` in instance order.
+    private func message(_ first: String, _ more: [String]) -> String {
+        if more.isEmpty && patterns.isEmpty {
+            return reprMessage("Additional properties are not allowed (", string: first, " was unexpected)")
+        }
+        let sorted = ([first] + more).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+        let joined = sorted.map { pythonRepr(string: $0) }.joined(separator: ", ")
+        if patterns.isEmpty {
+            return "Additional properties are not allowed (\(joined) \(sorted.count == 1 ? "was" : "were") unexpected)"
+        }
+        let regexes = patterns.map(\.source).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+            .map { pythonRepr(string: $0) }.joined(separator: ", ")
+        return "\(joined) \(sorted.count == 1 ? "does" : "do") not match any of the regexes: \(regexes)"
     }
 }
 
@@ -141,7 +147,7 @@ final class RequiredKeyword: Keyword {
         for name in names where object.position(of: name) == nil {
             if !context.collect { return false }
             valid = false
-            context.report("required", "\(pythonRepr(string: name)) is a required property", instanceToken: name)
+            context.report("required", reprMessage(string: name, " is a required property"), instanceToken: name)
         }
         return valid
     }

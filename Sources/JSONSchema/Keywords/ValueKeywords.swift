@@ -18,10 +18,13 @@ final class TypeKeyword: Keyword {
 
     let types: Types
     let names: [String]
+    /// The message after the instance's repr: " is not of type 'string', 'null'".
+    let messageSuffix: String
 
     init(types: Types, names: [String]) {
         self.types = types
         self.names = names
+        messageSuffix = " is not of type " + names.map { pythonRepr(string: $0) }.joined(separator: ", ")
     }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
@@ -35,8 +38,7 @@ final class TypeKeyword: Keyword {
         case .object: valid = types.contains(.object)
         }
         if !valid && context.collect {
-            let reprs = names.map { pythonRepr(string: $0) }.joined(separator: ", ")
-            context.report("type", "\(pythonRepr(instance)) is not of type \(reprs)")
+            context.report("type", reprMessage(instance, messageSuffix))
         }
         return valid
     }
@@ -153,7 +155,7 @@ final class StringLengthKeyword: Keyword {
             let message = isMinimum
                 ? (limit == 1 ? "should be non-empty" : "is too short")
                 : (limit == 0 ? "is expected to be empty" : "is too long")
-            context.report(isMinimum ? "minLength" : "maxLength", "\(pythonRepr(instance)) \(message)")
+            context.report(isMinimum ? "minLength" : "maxLength", reprMessage(instance, " " + message))
         }
         return valid
     }
@@ -188,17 +190,20 @@ final class PatternKeyword: Keyword {
 final class FormatKeyword: Keyword {
     let name: String
     let check: @Sendable (String) -> Bool
+    /// The message after the instance's repr: " is not a 'uri'".
+    let messageSuffix: String
 
     init(name: String, check: @escaping @Sendable (String) -> Bool) {
         self.name = name
         self.check = check
+        messageSuffix = " is not a " + pythonRepr(string: name)
     }
 
     func validate(_ instance: JSONValue, _ context: inout ValidationContext, _ annotations: inout Annotations?) -> Bool {
         guard case .string(let string) = instance else { return true }
         if check(string) { return true }
         if context.collect {
-            context.report("format", "\(pythonRepr(instance)) is not a \(pythonRepr(string: name))")
+            context.report("format", reprMessage(instance, messageSuffix))
         }
         return false
     }

@@ -18,16 +18,30 @@ struct ValidationContext {
     init(table: NodeTable, collect: Bool) {
         self.table = table
         self.collect = collect
+        if collect {
+            instancePath.reserveCapacity(8)
+            schemaPath.reserveCapacity(16)
+        }
     }
 
     /// Records an error for `keyword` at the current instance location (plus `instanceToken`).
     mutating func report(_ keyword: String, _ message: String, instanceToken: String? = nil, appendKeyword: Bool = true) {
-        var instance = instancePath
-        if let instanceToken { instance.append(instanceToken) }
-        var schema = schemaPath
-        if appendKeyword { schema.append(keyword) }
-        errors.append(ValidationError(instanceLocation: JSONPointer(instance), schemaLocation: JSONPointer(schema),
+        if errors.capacity == 0 { errors.reserveCapacity(4) }
+        errors.append(ValidationError(instanceLocation: JSONPointer(Self.copy(instancePath, appending: instanceToken)),
+                                      schemaLocation: JSONPointer(Self.copy(schemaPath, appending: appendKeyword ? keyword : nil)),
                                       keyword: keyword, message: message))
+    }
+
+    /// A copy of `path` (plus `token`) in its own buffer of exactly the right size, so that the
+    /// context's path stays uniquely referenced and is not copied on its next change.
+    private static func copy(_ path: [String], appending token: String?) -> [String] {
+        let count = path.count + (token == nil ? 0 : 1)
+        if count == 0 { return [] }
+        var result: [String] = []
+        result.reserveCapacity(count)
+        for element in path { result.append(element) }
+        if let token { result.append(token) }
+        return result
     }
 
     /// Validates `instance` against `node`. In collect mode the instance path grows by `member` or
@@ -37,14 +51,15 @@ struct ValidationContext {
                           keyword: String, child: String? = nil, childIndex: Int? = nil,
                           annotations: inout Annotations?) -> Bool {
         guard collect else { return node.validate(instance, &self, &annotations) }
-        let instanceDepth = instancePath.count
-        let schemaDepth = schemaPath.count
-        if let member { instancePath.append(member) } else if let index { instancePath.append(String(index)) }
+        let instanceToken = member ?? index.map { String($0) }
+        let childToken = child ?? childIndex.map { String($0) }
+        if let instanceToken { instancePath.append(instanceToken) }
         schemaPath.append(keyword)
-        if let child { schemaPath.append(child) } else if let childIndex { schemaPath.append(String(childIndex)) }
+        if let childToken { schemaPath.append(childToken) }
         let valid = node.validate(instance, &self, &annotations)
-        instancePath.removeLast(instancePath.count - instanceDepth)
-        schemaPath.removeLast(schemaPath.count - schemaDepth)
+        if instanceToken != nil { instancePath.removeLast() }
+        if childToken != nil { schemaPath.removeLast() }
+        schemaPath.removeLast()
         return valid
     }
 
