@@ -57,6 +57,9 @@ public final class UpstreamClient: Sendable {
         health.shutdown()
     }
 
+    /// The largest read from an upstream connection.
+    static let largestRead = 256 << 10
+
     var httpClient: HTTPClient {
         Self.httpClient(in: client, factory: httpClients, configuration: configuration)
     }
@@ -70,9 +73,16 @@ public final class UpstreamClient: Sendable {
                 decompression: .disabled)
             settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.poolSize
             settings.connectionPool.retryConnectionEstablishment = false
-            if let size = configuration.receiveBufferBytes {
-                settings.http1_1ConnectionDebugInitializer = { channel in
-                    channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+            let receiveBuffer = configuration.receiveBufferBytes
+            settings.http1_1ConnectionDebugInitializer = { channel in
+                // Reads grow from 2 KiB up to 256 KiB while they come back full (NIO's default
+                // stops at 64 KiB): a relayed stream costs a quarter of the reads and hand-offs,
+                // a small answer still gets small buffers.
+                let reads = channel.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                    minimum: 64, initial: 2048, maximum: UpstreamClient.largestRead))
+                guard let receiveBuffer else { return reads }
+                return reads.flatMap {
+                    channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
                 }
             }
             let made = factory.makeClient(configuration: settings)
