@@ -299,6 +299,11 @@ extension LiveYouTubeTests {
                 _ = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
                 #expect(fake.count(.healthz) == 3)
 
+                let healthyHost = try await host.request(.get, "/health", key: nil)
+                #expect(healthyHost.json?["modules"]?["youtube"]?["status"] == "healthy")
+                #expect(healthyHost.json?["status"] == "healthy")
+                #expect(fake.count(.healthz) == 3)
+
                 // Stale: answered at once from the cache, refreshed in the background.
                 fake.set(.alwaysFail(status: 503), for: .healthz)
                 fake.setDelay(.milliseconds(200), for: .healthz)
@@ -313,6 +318,7 @@ extension LiveYouTubeTests {
                 #expect(unhealthy.json?["reason"] == "HTTP 503 (unhealthy)")
                 let hostHealth = try await host.request(.get, "/health", key: nil)
                 #expect(hostHealth.json?["modules"]?["youtube"]?["status"] == "unhealthy")
+                #expect(hostHealth.json?["status"] == "degraded")
 
                 // Failures are kept a fifth of the TTL (0.1 s).
                 fake.set(.normal, for: .healthz)
@@ -322,6 +328,9 @@ extension LiveYouTubeTests {
                 try await fake.waitUntil { $0.count(.healthz) == 5 }
                 #expect(try await host.request(.get, "/v1/media/youtube/health?refresh=true").status == 200)
                 #expect(fake.count(.healthz) == 5)
+                let recovered = try await host.request(.get, "/health", key: nil)
+                #expect(recovered.json?["modules"]?["youtube"]?["status"] == "healthy")
+                #expect(recovered.json?["status"] == "healthy")
             }
         }
     }

@@ -1,26 +1,58 @@
 import Foundation
 import JSONSchema
+import NIOConcurrencyHelpers
 
 /// The body of `GET /health`: the host's status, uptime and build, and each module's health.
 ///
 /// The answer is always 200 while the host serves: a module that is down makes the status
 /// `degraded`, not the host unavailable (its own routes answer 503 for it).
-struct HealthReport {
-    let host: HostServices
+///
+/// Every call asks each module for its health; the `modules` member is serialized again only
+/// when one of them changed, so a host with a hundred modules answers nearly as fast as one
+/// with a single module.
+final class HealthReport: Sendable {
+    private struct Rendered {
+        var health: [ModuleHealth]
+        var modules: [UInt8]
+        var healthy: Bool
+    }
 
-    var json: JSONValue {
-        get async {
-            let modules = await host.moduleHealth()
-            var object = JSONObject()
-            object["status"] = modules.allSatisfy { $0.health.status == .healthy } ? "healthy" : "degraded"
-            object["uptime"] = .number(JSONNumber((Date().timeIntervalSince(host.startedAt) * 1000).rounded() / 1000))
-            object["build_number"] = host.configuration.buildNumber
-            object["version"] = .string(RouteHostVersion.current)
-            var moduleObject = JSONObject()
-            for (name, health) in modules { moduleObject[name] = health.json }
-            object["modules"] = .object(moduleObject)
-            return .object(object)
+    let host: HostServices
+    private let rendered = NIOLockedValueBox<Rendered?>(nil)
+
+    init(host: HostServices) {
+        self.host = host
+    }
+
+    /// The report, serialized.
+    func body() async -> [UInt8] {
+        let modules = await host.moduleHealth()
+        let (fragment, healthy) = self.modules(modules)
+        var head = JSONObject()
+        head["status"] = healthy ? "healthy" : "degraded"
+        head["uptime"] = .number(JSONNumber((Date().timeIntervalSince(host.startedAt) * 1000).rounded() / 1000))
+        head["build_number"] = host.configuration.buildNumber
+        head["version"] = .string(RouteHostVersion.current)
+        var body = JSONValue.object(head).serialized()
+        body.removeLast()
+        body.append(contentsOf: #","modules":"#.utf8)
+        body.append(contentsOf: fragment)
+        body.append(UInt8(ascii: "}"))
+        return body
+    }
+
+    private func modules(_ modules: [(name: String, health: ModuleHealth)]) -> (fragment: [UInt8], healthy: Bool) {
+        let health = modules.map(\.health)
+        if let cached = rendered.withLockedValue({ $0 }), cached.health == health {
+            return (cached.modules, cached.healthy)
         }
+        var object = JSONObject()
+        for (name, health) in modules { object[name] = health.json }
+        let fresh = Rendered(
+            health: health, modules: JSONValue.object(object).serialized(),
+            healthy: health.allSatisfy { $0.status == .healthy })
+        rendered.withLockedValue { $0 = fresh }
+        return (fresh.modules, fresh.healthy)
     }
 }
 

@@ -128,9 +128,9 @@ public final class RouteHostServer: Sendable {
                     validator: manifest.schema.map { PayloadValidator(schema: $0.validator) }, jobs: services.jobs,
                     fields: services.fields, webhookHosts: WebhookHostPolicy(configuration.webhookAllowedHosts)))
         }
-        let services = self.services
+        let healthReport = HealthReport(host: services)
         router.get("/health") { _, _ in
-            Response.json(await HealthReport(host: services).json)
+            Response.json(serialized: await healthReport.body())
         }
         let openAPI = OpenAPIDocument(registry: registry).json.serialized()
         router.get("/openapi.json") { _, _ in
