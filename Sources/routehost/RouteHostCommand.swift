@@ -44,7 +44,7 @@ struct ManifestOptions: ParsableArguments {
 
 func makeLogger(level: String) -> Logger {
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
         handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
         return handler
     }

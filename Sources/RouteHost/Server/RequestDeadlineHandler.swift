@@ -16,7 +16,12 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private let headTimeout: TimeAmount
     private let bodyTimeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    /// When the connection is closed unless it moves on; nil while nothing is timed.
+    private var deadline: NIODeadline?
+    /// The timer that checks ``deadline``. Moving the deadline later leaves it as it is (it looks
+    /// again when it fires), so a request costs no timer of its own on a busy connection.
+    private var timer: Scheduled<Void>?
+    private var timerFiresAt: NIODeadline?
     /// Requests whose head has arrived and whose response has not ended.
     private var unanswered = 0
     private var readingBody = false
@@ -58,24 +63,44 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stop()
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stop()
     }
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        disarm()
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) {
-            channel.close(promise: nil)
+        let at = NIODeadline.now() + timeout
+        deadline = at
+        if let timerFiresAt, timerFiresAt <= at { return }
+        timer?.cancel()
+        schedule(at, context: context)
+    }
+
+    private func schedule(_ at: NIODeadline, context: ChannelHandlerContext) {
+        timerFiresAt = at
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: at) { [self] in
+            timer = nil
+            timerFiresAt = nil
+            guard let deadline else { return }
+            if deadline <= .now() {
+                context.channel.close(promise: nil)
+            } else {
+                schedule(deadline, context: context)
+            }
         }
     }
 
     private func disarm() {
-        deadline?.cancel()
         deadline = nil
+    }
+
+    private func stop() {
+        deadline = nil
+        timer?.cancel()
+        timer = nil
+        timerFiresAt = nil
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HummingbirdTesting
 import NIOConcurrencyHelpers
 import NIOCore
@@ -42,6 +43,40 @@ import Testing
             let other = try await ConnectionLimitTests().exchange(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(other.hasPrefix("HTTP/1.1 200"))
             #expect(try await closes(slow, within: .seconds(10)))
+        }
+    }
+
+    @Test func aBusyKeepAliveConnectionOutlivesItsFirstDeadlineThenAStalledHeadIsCut() async throws {
+        let app = try TestHost.application(environment: ["REQUEST_HEAD_TIMEOUT_SECONDS": "0.25"])
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let collector = LockedResponseCollector()
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+                .connect(host: "127.0.0.1", port: port).get()
+            // Requests keep coming for twice the head timeout: each answer moves the deadline on,
+            // so the first one passing must not close the connection.
+            for sent in 1...6 {
+                try await channel.writeAndFlush(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: x\r\n\r\n")).get()
+                while collector.count("HTTP/1.1 200") < sent, channel.isActive { await Task.yield() }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(collector.count("HTTP/1.1 200") == 6)
+            #expect(channel.isActive)
+            try await channel.writeAndFlush(ByteBuffer(string: "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a")).get()
+            #expect(try await closes(channel, within: .seconds(10)))
+        }
+    }
+
+    final class LockedResponseCollector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        private let text = NIOLockedValueBox("")
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let chunk = String(buffer: unwrapInboundIn(data))
+            text.withLockedValue { $0 += chunk }
+        }
+        func count(_ needle: String) -> Int {
+            text.withLockedValue { $0.components(separatedBy: needle).count - 1 }
         }
     }
 
