@@ -94,21 +94,24 @@ public final class DurableJobService: JobService, Service {
 
     /// Runs the job and answers at once; the finished job is recorded right after, batched with
     /// the other synchronous jobs that finished meanwhile (see ``SyncJobRecorder``).
-    public func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> Envelope {
+    public func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> FinishedEnvelope {
         let started = Date()
         let envelope = await JobExecution.run(submission, handler: handler, fields: fields, timeout: configuration.jobTimeout)
         let finished = Date()
+        let json = envelope.json
+        let answer = FinishedEnvelope(envelope, json: json)
         do {
             try await ready()
             var job = record(submission, status: .done, at: started)
             job.updatedAt = finished
             job.finishedAt = finished
-            job.envelope = envelope.json
+            job.envelope = json
+            job.serializedEnvelope = answer.body
             recorder.record(job)
         } catch {
             logger.error("could not record a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
         }
-        return envelope
+        return answer
     }
 
     public func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob {

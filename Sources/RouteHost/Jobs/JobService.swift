@@ -11,7 +11,7 @@ public protocol JobService: Sendable {
     /// Makes `handler` the code that runs queued jobs of `endpoint` (also after a restart).
     func register(endpoint: String, handler: @escaping JobHandler)
     /// Runs the job now and returns its finished envelope; the job is recorded as `done`.
-    func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> Envelope
+    func runNow(_ submission: JobSubmission, handler: @escaping JobHandler) async -> FinishedEnvelope
     /// Records the job as `queued` and returns the 202 body (``AcceptedJob``), or throws ``JobQueueFull``.
     func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob
     /// The job with this id, or nil.
@@ -81,6 +81,8 @@ public struct JobRecord: Sendable {
     public var attempts: Int
     /// The finished envelope (when `done`).
     public var envelope: JSONValue?
+    /// ``envelope`` serialized, when it already was (the store writes these bytes as they are).
+    var serializedEnvelope: [UInt8]?
     /// The webhook delivery state (jobs with a `webhook_url` that are `done`).
     public var webhook: WebhookDelivery?
 
@@ -104,6 +106,24 @@ public struct JobRecord: Sendable {
         self.attempts = attempts
         self.envelope = envelope
         self.webhook = webhook
+    }
+}
+
+/// A synchronous job's envelope, with its JSON body serialized once for both the answer and
+/// the job record.
+public struct FinishedEnvelope: Sendable {
+    public var envelope: Envelope
+    /// `envelope.json`, serialized.
+    public var body: [UInt8]
+
+    public init(_ envelope: Envelope) {
+        self.envelope = envelope
+        body = envelope.json.serialized()
+    }
+
+    init(_ envelope: Envelope, json: JSONValue) {
+        self.envelope = envelope
+        body = json.serialized()
     }
 }
 

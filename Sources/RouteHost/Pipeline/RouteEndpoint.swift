@@ -47,10 +47,11 @@ struct RouteEndpoint: HTTPResponder {
                 return try await enqueue(handlerRequest, webhook: webhook)
             }
             let submission = JobSubmission(request: handlerRequest, webhookURL: nil)
-            let envelope = handler.recordsJob
+            let finished = handler.recordsJob
                 ? await jobs.runNow(submission, handler: body)
-                : await JobExecution.run(submission, handler: body, fields: fields)
-            return .json(envelope.json, status: HTTPResponse.Status(code: envelope.code), headers: envelope.headers)
+                : FinishedEnvelope(await JobExecution.run(submission, handler: body, fields: fields))
+            let envelope = finished.envelope
+            return .json(serialized: finished.body, status: HTTPResponse.Status(code: envelope.code), headers: envelope.headers)
         }
     }
 
