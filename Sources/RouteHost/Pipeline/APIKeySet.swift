@@ -8,9 +8,12 @@ import Foundation
 /// the keys shows in the timing.
 public struct APIKeySet: Sendable {
     private let digests: [[UInt8]]
+    /// The identity of each key, in the order of `digests` (made once: a request only picks one).
+    private let identities: [ClientIdentity]
 
     public init(_ keys: [String]) {
         digests = keys.filter { !$0.isEmpty }.map { Array(SHA256.hash(data: Data($0.utf8))) }
+        identities = digests.map { .apiKey(fingerprint: RandomUUID.hex($0.prefix(8))) }
     }
 
     public var isEmpty: Bool { digests.isEmpty }
@@ -18,18 +21,20 @@ public struct APIKeySet: Sendable {
 
     /// The identity of `presented` when it is one of the keys.
     public func identify(_ presented: String?) -> ClientIdentity? {
-        guard let presented, !digests.isEmpty else { return nil }
-        let digest = Array(SHA256.hash(data: Data(presented.utf8)))
-        var matched: UInt8 = 1
-        for candidate in digests {
-            var difference: UInt8 = 0
-            for index in 0..<candidate.count {
-                difference |= candidate[index] ^ digest[index]
+        guard var presented, !digests.isEmpty else { return nil }
+        let digest = presented.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        var matched = -1
+        digest.withUnsafeBytes { digest in
+            for (index, candidate) in digests.enumerated() {
+                var difference: UInt8 = 0
+                for byte in 0..<candidate.count {
+                    difference |= candidate[byte] ^ digest[byte]
+                }
+                // No early exit: every candidate is compared whatever matched before.
+                if difference == 0 { matched = index }
             }
-            matched &= difference == 0 ? 0 : 1
         }
-        guard matched == 0 else { return nil }
-        return .apiKey(fingerprint: RandomUUID.hex(digest.prefix(8)))
+        return matched >= 0 ? identities[matched] : nil
     }
 
     /// A random key for a run with none configured: 32 bytes, URL-safe base64.

@@ -56,21 +56,23 @@ public final class TokenBucketLimiter: Sendable {
         let now = clock()
         let shard = shards[Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))]
         return shard.withLockedValue { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
-            bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * refillPerSecond)
-            bucket.updated = now
-            let allowed = bucket.tokens >= 1
-            if allowed { bucket.tokens -= 1 }
-            if buckets[key] == nil && buckets.count >= maxKeysPerShard {
+            if buckets.count >= maxKeysPerShard && buckets[key] == nil {
                 evict(from: &buckets, now: now)
             }
-            buckets[key] = bucket
-            let missing = capacity - bucket.tokens
-            return Decision(
-                allowed: allowed, limit: Int(capacity), remaining: Int(bucket.tokens.rounded(.down)),
-                resetSeconds: Int((missing / refillPerSecond).rounded(.up)),
-                retryAfterSeconds: allowed ? 0 : max(1, Int(((1 - bucket.tokens) / refillPerSecond).rounded(.up))))
+            return take(from: &buckets[key, default: Bucket(tokens: capacity, updated: now)], now: now)
         }
+    }
+
+    private func take(from bucket: inout Bucket, now: Double) -> Decision {
+        bucket.tokens = min(capacity, bucket.tokens + (now - bucket.updated) * refillPerSecond)
+        bucket.updated = now
+        let allowed = bucket.tokens >= 1
+        if allowed { bucket.tokens -= 1 }
+        let missing = capacity - bucket.tokens
+        return Decision(
+            allowed: allowed, limit: Int(capacity), remaining: Int(bucket.tokens.rounded(.down)),
+            resetSeconds: Int((missing / refillPerSecond).rounded(.up)),
+            retryAfterSeconds: allowed ? 0 : max(1, Int(((1 - bucket.tokens) / refillPerSecond).rounded(.up))))
     }
 
     /// The number of clients tracked now.

@@ -116,6 +116,8 @@ import Testing
         #expect(keys.identify("beta") != nil)
         #expect(keys.identify("alpha") != keys.identify("beta"))
         #expect(keys.identify("gamma") == nil)
+        #expect(keys.identify("alph") == nil && keys.identify("alpha ") == nil && keys.identify("ALPHA") == nil)
+        #expect(keys.identify("beta") == APIKeySet(["beta"]).identify("beta"), "the fingerprint depends on the key only")
         #expect(keys.identify(nil) == nil)
         #expect(APIKeySet([]).identify("") == nil)
         #expect(!"\(keys.identify("alpha")!)".contains("alpha"))
