@@ -26,18 +26,28 @@ public struct RateLimitMiddleware: RouterMiddleware {
         let identity = keys.identify(request.headers[.xAPIKey]) ?? .address(context.clientAddress)
         context.client = identity
         let key = identity.description
-        let decisions = [global?.take(key), route?.take(key)].compactMap { $0 }
-        guard let tightest = decisions.min(by: { ($0.allowed ? 1 : 0, $0.remaining) < ($1.allowed ? 1 : 0, $1.remaining) }) else {
+        let tightest: TokenBucketLimiter.Decision
+        var retryAfter = 0
+        switch (global?.take(key), route?.take(key)) {
+        case (nil, nil):
             return try await next(request, context)
+        case (let only?, nil), (nil, let only?):
+            tightest = only
+            if !only.allowed { retryAfter = only.retryAfterSeconds }
+        case (let first?, let second?):
+            // The refusing one, else the one with fewer tokens left.
+            tightest = (first.allowed ? 1 : 0, first.remaining) <= (second.allowed ? 1 : 0, second.remaining) ? first : second
+            retryAfter = max(first.allowed ? 0 : first.retryAfterSeconds, second.allowed ? 0 : second.retryAfterSeconds)
         }
-        let headers = Self.headers(tightest)
-        guard decisions.allSatisfy(\.allowed) else {
-            var refused = headers
-            refused[.retryAfter] = String(decisions.filter { !$0.allowed }.map(\.retryAfterSeconds).max() ?? 1)
+        if retryAfter > 0 {
+            var refused = Self.headers(tightest)
+            refused[.retryAfter] = String(retryAfter)
             return .message("Too Many Requests", status: .tooManyRequests, headers: refused)
         }
         var response = try await next(request, context)
-        for field in headers { response.headers[field.name] = field.value }
+        response.headers[.rateLimitLimit] = String(tightest.limit)
+        response.headers[.rateLimitRemaining] = String(tightest.remaining)
+        response.headers[.rateLimitReset] = String(tightest.resetSeconds)
         return response
     }
 
