@@ -39,11 +39,11 @@ final class DeadlineTimer: Sendable {
 
     /// Runs `action` after ``delay`` unless ``disarm(_:)`` comes first.
     func arm(_ action: @escaping @Sendable () -> Void) -> Token {
-        let deadline = ContinuousClock.now + delay
         let (id, startSleeper) = state.withLockedValue { state in
             let id = state.next
             state.next += 1
-            state.entries[id] = Entry(deadline: deadline, action: action)
+            // Read under the lock, so that ids and deadlines rise together.
+            state.entries[id] = Entry(deadline: .now + delay, action: action)
             defer { state.sleeping = true }
             return (id, !state.sleeping)
         }
