@@ -4,9 +4,10 @@ import NIOCore
 /// Reading an upstream response body with a read-idle deadline: the time allowed *without a
 /// byte*, not for the whole body, so a slow but steady answer is never cut.
 ///
-/// The body is read on a task of its own into a ``ChunkHandoff``, whose consumer is timed
-/// (``ChunkHandoff/firstStall(producerIdle:consumerStall:)``); ``StreamRelay`` uses the same parts
-/// for streams.
+/// The body is read on a task of its own into a ``ChunkHandoff``. ``collect(_:upTo:idleTimeout:)``
+/// times each wait for a chunk with the ``DeadlineTimer`` shared by every read with that limit
+/// (no task or system timer per response); ``StreamRelay`` times its streams with
+/// ``ChunkHandoff/firstStall(producerIdle:consumerStall:)``.
 ///
 /// Caveat: with the idle limit alone, an upstream that trickles one byte just inside the limit
 /// keeps a read going for as long as it likes; `limit` (the size) is what bounds it.
@@ -34,20 +35,24 @@ enum UpstreamBody {
     ///   AsyncHTTPClient close the connection.
     static func collect(_ body: HTTPClientResponse.Body, upTo limit: Int, idleTimeout: Duration) async throws -> ByteBuffer {
         let handoff = ChunkHandoff()
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await feed(body, into: handoff) }
-            group.addTask {
-                if try await handoff.firstStall(producerIdle: idleTimeout, consumerStall: nil) == .producer {
-                    handoff.fail(Failure.idle(idleTimeout))
-                }
+        // Starts on this thread: a body that has already arrived is read without a task switch.
+        let feeder = Task.immediate { await feed(body, into: handoff) }
+        defer { feeder.cancel() }
+        let idle = DeadlineTimer.shared(delay: idleTimeout)
+        var collected = ByteBuffer()
+        while true {
+            let deadline = idle.arm { handoff.fail(Failure.idle(idleTimeout)) }
+            let next: ByteBuffer?
+            do {
+                next = try await handoff.receive()
+                idle.disarm(deadline)
+            } catch {
+                idle.disarm(deadline)
+                throw error
             }
-            defer { group.cancelAll() }
-            var collected = ByteBuffer()
-            while let chunk = try await handoff.receive() {
-                guard chunk.readableBytes <= limit - collected.readableBytes else { throw Failure.tooLarge(limit: limit) }
-                collected.writeImmutableBuffer(chunk)
-            }
-            return collected
+            guard let chunk = next else { return collected }
+            guard chunk.readableBytes <= limit - collected.readableBytes else { throw Failure.tooLarge(limit: limit) }
+            collected.writeImmutableBuffer(chunk)
         }
     }
 

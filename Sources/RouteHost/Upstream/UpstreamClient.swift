@@ -73,6 +73,9 @@ public final class UpstreamClient: Sendable {
                 decompression: .disabled)
             settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = configuration.poolSize
             settings.connectionPool.retryConnectionEstablishment = false
+            // The host bootstraps no tracer; AsyncHTTPClient would otherwise parse every request's
+            // URL again for span attributes that go nowhere.
+            settings.tracing.tracer = nil
             let receiveBuffer = configuration.receiveBufferBytes
             settings.http1_1ConnectionDebugInitializer = { channel in
                 // Reads grow from 2 KiB up to 256 KiB while they come back full (NIO's default
