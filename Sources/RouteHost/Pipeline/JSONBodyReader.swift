@@ -54,7 +54,10 @@ public struct JSONBodyReader: Sendable {
 
     func checkContentType(_ contentType: String?) throws(RouteFailure) {
         guard let contentType else { return }
-        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let beforeParameters = contentType.utf8.split(separator: UInt8(ascii: ";"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let trimmed = beforeParameters.drop(while: isSpace).reversed().drop(while: isSpace).reversed()
+        let mediaType = String(decoding: trimmed, as: UTF8.self).lowercased()
         if mediaType.isEmpty || mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) {
             return
         }

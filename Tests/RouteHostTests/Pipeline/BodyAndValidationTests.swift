@@ -58,7 +58,7 @@ import Testing
         }
     }
 
-    @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+    @Test(arguments: ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx", " text/json ;x=application/json"])
     func nonJSONContentTypeIs415(contentType: String) async throws {
         try await post(#"{"text":"hi"}"#, contentType: contentType) { response in
             #expect(response.status == .unsupportedMediaType)
@@ -66,7 +66,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [nil, "application/json", "application/json; charset=utf-8", "application/merge-patch+json"])
+    @Test(arguments: [nil, "application/json", "application/json; charset=utf-8", "application/merge-patch+json", " Application/JSON ;charset=utf-8", "application/json\t"])
     func jsonOrMissingContentTypeIsRead(contentType: String?) async throws {
         try await post(#"{"text":"hi"}"#, contentType: contentType) { response in
             #expect(response.status == .ok)
