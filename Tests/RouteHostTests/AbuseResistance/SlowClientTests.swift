@@ -50,7 +50,7 @@ import Testing
         let app = try TestHost.application(environment: ["REQUEST_HEAD_TIMEOUT_SECONDS": "0.25"])
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let collector = LockedResponseCollector()
+            let collector = ResponseCollector()
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
                 .connect(host: "127.0.0.1", port: port).get()
@@ -68,15 +68,18 @@ import Testing
         }
     }
 
-    final class LockedResponseCollector: ChannelInboundHandler, Sendable {
+    final class ResponseCollector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
-        private let text = NIOLockedValueBox("")
+        private let received = NIOLockedValueBox("")
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let chunk = String(buffer: unwrapInboundIn(data))
-            text.withLockedValue { $0 += chunk }
+            received.withLockedValue { $0 += chunk }
         }
+        /// Everything received so far.
+        var text: String { received.withLockedValue { $0 } }
+        /// How many times `needle` occurs in what was received.
         func count(_ needle: String) -> Int {
-            text.withLockedValue { $0.components(separatedBy: needle).count - 1 }
+            received.withLockedValue { $0.components(separatedBy: needle).count - 1 }
         }
     }
 
@@ -128,7 +131,7 @@ import Testing
 @Suite struct ConnectionLimitTests {
     /// Sends `request` on a new connection and returns everything the server answers until it closes.
     func exchange(port: Int, _ request: String) async throws -> String {
-        let collector = ResponseCollector()
+        let collector = SlowClientTests.ResponseCollector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
             .connect(host: "127.0.0.1", port: port).get()
@@ -137,13 +140,6 @@ import Testing
         return collector.text
     }
 
-    final class ResponseCollector: ChannelInboundHandler, @unchecked Sendable {
-        typealias InboundIn = ByteBuffer
-        private(set) var text = ""
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            text += String(buffer: unwrapInboundIn(data))
-        }
-    }
 
     @Test func oversizedHeadersGetJSON431AndTheServerGoesOn() async throws {
         let app = try TestHost.application()
