@@ -40,23 +40,21 @@ public struct RateLimitMiddleware: RouterMiddleware {
             retryAfter = max(first.allowed ? 0 : first.retryAfterSeconds, second.allowed ? 0 : second.retryAfterSeconds)
         }
         if retryAfter > 0 {
-            var refused = Self.headers(tightest)
+            var refused = HTTPFields()
+            Self.announce(tightest, in: &refused)
             refused[.retryAfter] = String(retryAfter)
             return .message("Too Many Requests", status: .tooManyRequests, headers: refused)
         }
         var response = try await next(request, context)
-        response.headers[.rateLimitLimit] = String(tightest.limit)
-        response.headers[.rateLimitRemaining] = String(tightest.remaining)
-        response.headers[.rateLimitReset] = String(tightest.resetSeconds)
+        Self.announce(tightest, in: &response.headers)
         return response
     }
 
-    static func headers(_ decision: TokenBucketLimiter.Decision) -> HTTPFields {
-        [
-            .rateLimitLimit: String(decision.limit),
-            .rateLimitRemaining: String(decision.remaining),
-            .rateLimitReset: String(decision.resetSeconds),
-        ]
+    /// Sets the `RateLimit-*` fields of `decision` (replacing any already there).
+    static func announce(_ decision: TokenBucketLimiter.Decision, in headers: inout HTTPFields) {
+        headers[.rateLimitLimit] = String(decision.limit)
+        headers[.rateLimitRemaining] = String(decision.remaining)
+        headers[.rateLimitReset] = String(decision.resetSeconds)
     }
 }
 
