@@ -75,7 +75,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "bare-hummingbird",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             path: "Benchmarks/BareHummingbird"
         ),
         .executableTarget(

@@ -397,7 +397,8 @@ class Bench:
         self.fake = Server("fake-downloader", [self.binary("fake-downloader"), "--port", "0", "--media-size", str(GIB)],
                            logdir=self.work)
         wait_http(self.fake.port, "/healthz")
-        self.bare = Server("bare-hummingbird", [self.binary("bare-hummingbird"), "--port", "0"], logdir=self.work)
+        self.bare = Server("bare-hummingbird", [self.binary("bare-hummingbird"), "--port", "0", "--relay",
+                                                f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info"], logdir=self.work)
         wait_http(self.bare.port, "/ok")
         self.nginx = None
         nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
@@ -496,13 +497,21 @@ http {{
             wrk(f"http://127.0.0.1:{self.nginx.port}/v1/media/youtube/info", 64, 1, script_plain)
             section["nginx"] = wrk(f"http://127.0.0.1:{self.nginx.port}/v1/media/youtube/info", 64, self.duration, script_plain)
         section["direct"] = wrk(f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info", 64, self.duration, script_plain, pid=self.fake.pid)
+        # The stack's floor: a bare Hummingbird route relaying the body with AsyncHTTPClient.
+        wrk(f"http://127.0.0.1:{self.bare.port}/relay", 64, 1, script_plain)
+        section["bare_relay"] = wrk(f"http://127.0.0.1:{self.bare.port}/relay", 64, self.duration, script_plain, pid=self.bare.pid)
         rh = section["routehost"]["rps"]
         section["vs_flask_470"] = round(rh / 470.0, 1)
         if self.nginx and section["nginx"]["rps"]:
             section["vs_nginx"] = round(rh / section["nginx"]["rps"], 3)
         if section["direct"]["rps"]:
             section["vs_direct"] = round(rh / section["direct"]["rps"], 3)
-        log(f"  routehost {rh:.0f} req/s, nginx {section.get('nginx', {}).get('rps', 0):.0f}, direct {section['direct']['rps']:.0f}")
+        if section["bare_relay"]["rps"]:
+            section["vs_bare_relay"] = round(rh / section["bare_relay"]["rps"], 3)
+            if self.nginx and section["nginx"]["rps"]:
+                section["bare_relay_vs_nginx"] = round(section["bare_relay"]["rps"] / section["nginx"]["rps"], 3)
+        log(f"  routehost {rh:.0f} req/s, nginx {section.get('nginx', {}).get('rps', 0):.0f}, direct {section['direct']['rps']:.0f}, "
+            f"bare relay {section['bare_relay']['rps']:.0f}")
         self.results["info"] = section
 
     def section_errors(self, host):
@@ -969,6 +978,11 @@ def table(results):
         d = info["direct"]
         rows.append(("POST /info: direct to the fake downloader", "", cell(d),
                      f"{info.get('vs_direct', 0):.2f}×", "—"))
+        if "bare_relay" in info:
+            floor = f"{info['bare_relay_vs_nginx']:.2f}× nginx" if "bare_relay_vs_nginx" in info else ""
+            rows.append(("POST /info: bare Hummingbird route relaying with AsyncHTTPClient (the stack's floor: no key, "
+                         "validation, job record or envelope)", "", f"{cell(info['bare_relay'])}; {floor}",
+                         f"{info.get('vs_bare_relay', 0):.2f}×", "diagnostic"))
         if info["routehost"]["non_2xx"]:
             rows.append(("POST /info: non-2xx answers during the run", str(info["routehost"]["non_2xx"]), "", "", "0"))
     errors = results.get("errors")

@@ -1,29 +1,59 @@
+import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 
-/// The framework's limit for the benchmarks: one Hummingbird route, `GET /ok`, answering "ok"
-/// with the default server configuration and no middleware.
+/// The framework's limits for the benchmarks, with the default server configuration and no
+/// middleware:
+///
+/// - `GET /ok` answers "ok": Hummingbird's own cost per request.
+/// - `POST /relay` (with `--relay URL`) sends the request body to `URL` with AsyncHTTPClient and
+///   answers with the upstream's status and body, untouched: the least a relaying route costs
+///   on this stack (no key, no validation, no job record, no envelope).
 ///
 /// ```
-/// bare-hummingbird --port 0
+/// bare-hummingbird --port 0 --relay http://127.0.0.1:3001/v1/media/youtube/info
 /// bare-hummingbird listening on 127.0.0.1:41235
 /// ```
 @main
 struct BareHummingbird {
     static func main() async throws {
         var port = 8081
+        var relayURL: String?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             if argument == "--port", let value = arguments.next().flatMap({ Int($0) }) {
                 port = value
+            } else if argument == "--relay", let value = arguments.next() {
+                relayURL = value
             } else {
-                FileHandle.standardError.write(Data("usage: bare-hummingbird [--port N]\n".utf8))
+                FileHandle.standardError.write(Data("usage: bare-hummingbird [--port N] [--relay URL]\n".utf8))
                 exit(2)
             }
         }
         let router = Router()
         router.get("/ok") { _, _ in "ok" }
+        var client: HTTPClient?
+        if let relayURL {
+            var settings = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
+            settings.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+            settings.tracing.tracer = nil
+            let relayClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: settings)
+            client = relayClient
+            router.post("/relay") { request, _ -> Response in
+                var outgoing = HTTPClientRequest(url: relayURL)
+                outgoing.method = .POST
+                outgoing.headers.add(name: "Content-Type", value: "application/json")
+                outgoing.body = .bytes(try await request.body.collect(upTo: 1 << 20))
+                let answer = try await relayClient.execute(outgoing, timeout: .seconds(30))
+                let body = try await answer.body.collect(upTo: 16 << 20)
+                return Response(
+                    status: .init(code: Int(answer.status.code)), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: body))
+            }
+        }
         var logger = Logger(label: "bare-hummingbird")
         logger.logLevel = .error
         let app = Application(
@@ -34,5 +64,6 @@ struct BareHummingbird {
             },
             logger: logger)
         try await app.runService()
+        try await client?.shutdown()
     }
 }
