@@ -23,6 +23,13 @@ public struct YouTubeURL: Sendable, Hashable {
     static let pathForms: Set<String> = ["shorts", "embed", "live", "v"]
 
     public init?(_ text: String) {
+        guard let id = YouTubeURLScanner.videoID(in: text) ?? Self.componentsVideoID(text) else { return nil }
+        videoID = id
+    }
+
+    /// The video id as read by `URLComponents`: the reference reading, for the spellings
+    /// ``YouTubeURLScanner`` leaves to it.
+    static func componentsVideoID(_ text: String) -> String? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.count <= 2048, let components = URLComponents(string: trimmed),
             let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http",
@@ -35,15 +42,15 @@ public struct YouTubeURL: Sendable, Hashable {
         var id: String?
         if host == "youtu.be" {
             if path.count == 1 { id = path[0] }
-        } else if Self.hosts.contains(host) {
+        } else if hosts.contains(host) {
             if path == ["watch"] {
                 id = components.queryItems?.first(where: { $0.name == "v" })?.value
-            } else if path.count == 2, Self.pathForms.contains(path[0]) {
+            } else if path.count == 2, pathForms.contains(path[0]) {
                 id = path[1]
             }
         }
-        guard let id, Self.isVideoID(id) else { return nil }
-        videoID = id
+        guard let id, isVideoID(id) else { return nil }
+        return id
     }
 
     /// The canonical URL sent upstream.
