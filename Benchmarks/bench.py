@@ -775,7 +775,7 @@ http {{
         self.results["scale"] = section
 
     def section_micro(self):
-        log("== microbenchmarks: JSON Schema validation (Swift vs Python jsonschema), manifest loading")
+        log("== microbenchmarks: JSON Schema validation (Swift vs Python jsonschema), manifest loading, job store inserts")
         manifest_1000 = scale_manifest(self.work, 1000)
         out_swift = os.path.join(self.work, "micro-swift.json")
         seconds = "0.3" if not self.args.quick else "0.05"
@@ -790,6 +790,8 @@ http {{
         section = {"python_jsonschema_version": python["version"], "python_uri_checked": python["uri_checked"], "cases": []}
         for name, result in swift.items():
             entry = {"name": name, "swift_per_s": round(result["perSecond"]), "swift_median_per_s": round(result["medianPerSecond"])}
+            if result.get("cpuMicrosecondsPerOp") is not None:
+                entry["cpu_us_per_op"] = round(result["cpuMicrosecondsPerOp"], 1)
             ref = python["results"].get(name)
             if ref:
                 entry["python_per_s"] = round(ref["per_second"])
@@ -1059,6 +1061,9 @@ def table(results):
                              f"Python jsonschema {fmt_rps(case.get('python_per_s'))}", f"{case['ratio']:.0f}×" if "ratio" in case else "n/a", "≥ 20×"))
                 if "ratio" in case and not case["name"].endswith("parse+isValid"):
                     targets.append((f"(validator) {case['name'].replace('validation ', '')} ≥ 20× Python", case["ratio"] >= 20, f"{case['ratio']:.0f}×"))
+            elif case["name"].startswith("job store"):
+                rows.append((case["name"] + ": records/s", fmt_rps(case["swift_per_s"]),
+                             f"{case.get('cpu_us_per_op', 0):.1f} µs CPU per record", "", "diagnostic"))
             else:
                 rows.append((case["name"] + ": loads/s", fmt_rps(case["swift_per_s"]), f"{1e3 / case['swift_per_s']:.2f} ms per load", "", "—"))
     return rows, targets

@@ -16,7 +16,8 @@ import RouteHost
 /// - `isValid`: stops at the first error; the instance is already parsed.
 /// - `validate`: collects every error.
 /// - `parse+isValid`: the request body's bytes parsed, then `isValid` (what a request costs).
-/// and `ManifestLoader.load(path:)` for every `--manifest` given (routes.json by default).
+/// and `ManifestLoader.load(path:)` for every `--manifest` given (routes.json by default), and
+/// the job store's insert of finished synchronous jobs (``JobStoreBench``).
 @main
 struct Microbench {
     struct Result: Codable {
@@ -24,9 +25,11 @@ struct Microbench {
         var perSecond: Double
         var medianPerSecond: Double
         var nanosecondsPerOp: Double
+        /// The process's CPU time per operation, every thread included (job store cases).
+        var cpuMicrosecondsPerOp: Double?
     }
 
-    static func main() throws {
+    static func main() async throws {
         var repo = "."
         var manifests: [String] = []
         var seconds = 0.3
@@ -88,6 +91,12 @@ struct Microbench {
             let routes = manifest.modules.reduce(0) { $0 + $1.routes.count }
             run("manifest load \((path as NSString).lastPathComponent) (\(routes) routes)") {
                 (try? loader.load(path: path))?.modules.count ?? -1
+            }
+        }
+        if filter.map({ "job store insert".contains($0) || $0.contains("job store") }) ?? true {
+            for result in try await JobStoreBench.run(seconds: seconds) {
+                results.append(result)
+                print(result.name + String(format: " %14.0f /s  (%6.1f µs CPU per record)", result.perSecond, result.cpuMicrosecondsPerOp ?? 0))
             }
         }
         if let jsonPath {

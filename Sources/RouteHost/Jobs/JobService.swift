@@ -81,8 +81,9 @@ public struct JobRecord: Sendable {
     public var attempts: Int
     /// The finished envelope (when `done`).
     public var envelope: JSONValue?
-    /// ``envelope`` serialized, when it already was (the store writes these bytes as they are).
-    var serializedEnvelope: [UInt8]?
+    /// ``envelope`` serialized, when it already was: the store writes these bytes as they are,
+    /// so they must be ``envelope``'s compact serialization.
+    public var serializedEnvelope: [UInt8]?
     /// The webhook delivery state (jobs with a `webhook_url` that are `done`).
     public var webhook: WebhookDelivery?
 
