@@ -83,7 +83,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "routehost-microbench",
-            dependencies: ["JSONSchema", "RouteHost"],
+            dependencies: ["JSONSchema", "RouteHost", .product(name: "HTTPTypes", package: "swift-http-types")],
             path: "Benchmarks/Microbench"
         ),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema"]),

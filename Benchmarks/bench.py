@@ -775,7 +775,7 @@ http {{
         self.results["scale"] = section
 
     def section_micro(self):
-        log("== microbenchmarks: JSON Schema validation (Swift vs Python jsonschema), manifest loading, job store inserts")
+        log("== microbenchmarks: JSON Schema validation (Swift vs Python jsonschema), manifest loading, job store inserts, rate-limit step")
         manifest_1000 = scale_manifest(self.work, 1000)
         out_swift = os.path.join(self.work, "micro-swift.json")
         seconds = "0.3" if not self.args.quick else "0.05"
@@ -1061,6 +1061,8 @@ def table(results):
                              f"Python jsonschema {fmt_rps(case.get('python_per_s'))}", f"{case['ratio']:.0f}×" if "ratio" in case else "n/a", "≥ 20×"))
                 if "ratio" in case and not case["name"].endswith("parse+isValid"):
                     targets.append((f"(validator) {case['name'].replace('validation ', '')} ≥ 20× Python", case["ratio"] >= 20, f"{case['ratio']:.0f}×"))
+            elif case["name"].startswith("rate limit step"):
+                rows.append((case["name"] + ": ns per request", f"{1e9 / case['swift_per_s']:.0f} ns", "", "", "diagnostic"))
             elif case["name"].startswith("job store"):
                 rows.append((case["name"] + ": records/s", fmt_rps(case["swift_per_s"]),
                              f"{case.get('cpu_us_per_op', 0):.1f} µs CPU per record", "", "diagnostic"))

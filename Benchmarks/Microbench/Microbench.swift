@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import JSONSchema
 import RouteHost
 
@@ -17,7 +18,8 @@ import RouteHost
 /// - `validate`: collects every error.
 /// - `parse+isValid`: the request body's bytes parsed, then `isValid` (what a request costs).
 /// and `ManifestLoader.load(path:)` for every `--manifest` given (routes.json by default), and
-/// the job store's insert of finished synchronous jobs (``JobStoreBench``).
+/// the job store's insert of finished synchronous jobs (``JobStoreBench``), and the rate-limit
+/// step's own work (a bucket and three header fields; its wrk figure moves by ±3 % between runs).
 @main
 struct Microbench {
     struct Result: Codable {
@@ -92,6 +94,25 @@ struct Microbench {
             run("manifest load \((path as NSString).lastPathComponent) (\(routes) routes)") {
                 (try? loader.load(path: path))?.modules.count ?? -1
             }
+        }
+        // The rate-limit step's own work on a request: the client's bucket and the three
+        // RateLimit-* fields on an answer's usual headers (copied first, as each answer has its own).
+        let limiter = TokenBucketLimiter(rate: 1_000_000_000, period: .seconds(60))
+        let client = ClientIdentity.apiKey(fingerprint: "0123456789abcdef")
+        let answerHeaders: HTTPFields = [
+            .contentType: "application/json", .cacheControl: "no-store", HTTPField.Name("X-Request-Id")!: "5f0c6c1e-3f8e-4b43-9a55-2f0d3c7f9b21",
+            HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("X-Frame-Options")!: "DENY",
+            HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        ]
+        run("rate limit step: bucket + RateLimit-* fields") {
+            var headers = answerHeaders
+            RateLimitMiddleware.announce(limiter.take(client.description), in: &headers)
+            return headers.count
+        }
+        run("rate limit step: the answer's headers copied alone") {
+            var headers = answerHeaders
+            headers[.contentType] = "application/json"
+            return headers.count
         }
         if filter.map({ "job store insert".contains($0) || $0.contains("job store") }) ?? true {
             for result in try await JobStoreBench.run(seconds: seconds) {

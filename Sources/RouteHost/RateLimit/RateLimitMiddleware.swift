@@ -51,7 +51,7 @@ public struct RateLimitMiddleware: RouterMiddleware {
     }
 
     /// Sets the `RateLimit-*` fields of `decision` (replacing any already there).
-    static func announce(_ decision: TokenBucketLimiter.Decision, in headers: inout HTTPFields) {
+    public static func announce(_ decision: TokenBucketLimiter.Decision, in headers: inout HTTPFields) {
         headers[.rateLimitLimit] = String(decision.limit)
         headers[.rateLimitRemaining] = String(decision.remaining)
         headers[.rateLimitReset] = String(decision.resetSeconds)
