@@ -78,6 +78,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "RouteHost",
             ],
             path: "Benchmarks/BareHummingbird"
         ),

@@ -398,7 +398,8 @@ class Bench:
                            logdir=self.work)
         wait_http(self.fake.port, "/healthz")
         self.bare = Server("bare-hummingbird", [self.binary("bare-hummingbird"), "--port", "0", "--relay",
-                                                f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info"], logdir=self.work)
+                                                f"http://127.0.0.1:{self.fake.port}/v1/media/youtube/info",
+                                                "--jobs", os.path.join(self.work, "bare-jobs")], logdir=self.work)
         wait_http(self.bare.port, "/ok")
         self.nginx = None
         nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
@@ -465,6 +466,14 @@ http {{
                                           "ratio": round(routehost["rps"] / bare["rps"], 3) if bare["rps"] else None}
             log(f"  c={connections}: routehost {routehost['rps']:.0f} req/s (p99 {routehost['p99_ms']} ms), "
                 f"bare {bare['rps']:.0f} req/s")
+        # The stack's floor with the contract's job record: a bare route running a sync job.
+        job_url = f"http://127.0.0.1:{self.bare.port}/job"
+        wrk(job_url, 32, 1)
+        section["c32"]["bare_job"] = wrk(job_url, 32, self.duration, pid=self.bare.pid)
+        bare_rps = section["c32"]["bare_hummingbird"]["rps"]
+        if bare_rps:
+            section["c32"]["bare_job_ratio"] = round(section["c32"]["bare_job"]["rps"] / bare_rps, 3)
+        log(f"  bare route with a durable job record: {section['c32']['bare_job']['rps']:.0f} req/s")
         # Diagnostic: the same route on two fresh instances, glibc malloc defaults vs MALLOC_STEADY.
         plain = self.start_host("routehost-malloc-default")
         steady = self.start_host("routehost-malloc-steady", **MALLOC_STEADY)
@@ -959,6 +968,12 @@ def table(results):
             else:
                 targets.append(("(1) authenticate ≥ 75% of bare Hummingbird (256 conn)", auth[c]["ratio"] is not None and auth[c]["ratio"] >= 0.75,
                                 f"{auth[c]['ratio']:.2f}×"))
+        if "bare_job" in auth["c32"]:
+            rows.append(("authenticate: bare Hummingbird route running a sync job of the job service, 32 conn (the stack's floor "
+                         "with the job record: envelope + durable record, no pipeline)", "",
+                         f"{cell(auth['c32']['bare_job'])}; {auth['c32'].get('bare_job_ratio', 0):.2f}× bare",
+                         f"{auth['c32']['routehost']['rps'] / auth['c32']['bare_job']['rps']:.2f}×" if auth['c32']['bare_job']['rps'] else "n/a",
+                         "diagnostic"))
         if auth.get("malloc"):
             m = auth["malloc"]
             rows.append(("authenticate, 32 conn, fresh instances: glibc malloc defaults vs heap trimming off "

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import RouteHost
 
 /// The framework's limits for the benchmarks, with the default server configuration and no
 /// middleware:
@@ -12,9 +13,13 @@ import NIOPosix
 /// - `POST /relay` (with `--relay URL`) sends the request body to `URL` with AsyncHTTPClient and
 ///   answers with the upstream's status and body, untouched: the least a relaying route costs
 ///   on this stack (no key, no validation, no job record, no envelope).
+/// - `GET /job` (with `--jobs DIR`) runs authenticate's handler as a synchronous job of RouteHost's
+///   `DurableJobService` (its envelope, and its durable record in `DIR/jobs.sqlite`) and answers
+///   with the envelope: the least an authenticate-like route costs with the job record the
+///   contract asks for (no request id, security headers, key or rate limit).
 ///
 /// ```
-/// bare-hummingbird --port 0 --relay http://127.0.0.1:3001/v1/media/youtube/info
+/// bare-hummingbird --port 0 --relay http://127.0.0.1:3001/v1/media/youtube/info --jobs /tmp/bare-jobs
 /// bare-hummingbird listening on 127.0.0.1:41235
 /// ```
 @main
@@ -22,14 +27,17 @@ struct BareHummingbird {
     static func main() async throws {
         var port = 8081
         var relayURL: String?
+        var jobsFolder: String?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             if argument == "--port", let value = arguments.next().flatMap({ Int($0) }) {
                 port = value
             } else if argument == "--relay", let value = arguments.next() {
                 relayURL = value
+            } else if argument == "--jobs", let value = arguments.next() {
+                jobsFolder = value
             } else {
-                FileHandle.standardError.write(Data("usage: bare-hummingbird [--port N] [--relay URL]\n".utf8))
+                FileHandle.standardError.write(Data("usage: bare-hummingbird [--port N] [--relay URL] [--jobs DIR]\n".utf8))
                 exit(2)
             }
         }
@@ -56,6 +64,24 @@ struct BareHummingbird {
         }
         var logger = Logger(label: "bare-hummingbird")
         logger.logLevel = .error
+        if let jobsFolder {
+            let configuration = try HostConfiguration(environment: EnvironmentValues(["LOCAL_STORAGE_PATH": jobsFolder]))
+            let jobs = DurableJobService(
+                store: SQLiteJobStore(storagePath: jobsFolder, logger: logger), configuration: configuration, queueID: 1, logger: logger)
+            let requestLogger = logger
+            router.get("/job") { request, _ -> Response in
+                let id = RandomUUID.v4()
+                let handlerRequest = HandlerRequest(
+                    payload: .null, headers: request.headers, uri: request.uri, requestID: id, jobID: id,
+                    endpoint: "/job", logger: requestLogger)
+                let finished = await jobs.runNow(JobSubmission(request: handlerRequest, webhookURL: nil)) { _ in
+                    HandlerResponse("Authorized")
+                }
+                return Response(
+                    status: .init(code: finished.envelope.code), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: finished.body)))
+            }
+        }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname("127.0.0.1", port: port)),
@@ -67,3 +93,4 @@ struct BareHummingbird {
         try await client?.shutdown()
     }
 }
+

@@ -27,7 +27,7 @@ enum JobStoreBench {
                 (0..<100).map { _ in
                     next += 1
                     var job = template
-                    job.id = ordered ? orderedID(next) : randomID()
+                    job.id = ordered ? orderedID(next) : RandomUUID.v4()
                     job.requestID = job.id
                     return job
                 }
@@ -52,25 +52,10 @@ enum JobStoreBench {
         return results
     }
 
-    /// A UUID v4 spelling, as the host gives jobs: each lands at a random place in the id index.
-    private static func randomID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = (UInt64(generator.next()) & 0xFFFF_FFFF_FFFF_0FFF) | 0x4000
-        let low = (UInt64(generator.next()) & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        return uuidText(high, low)
-    }
-
     /// A UUID v7-like spelling (a counter where v7 has the time): each lands at the end of the id
     /// index. Diagnostic only: it shows what the random placement costs.
     private static func orderedID(_ number: Int) -> String {
-        uuidText((UInt64(number) << 16) | 0x7000, 0x8000_0000_0000_0000 | UInt64(number))
-    }
-
-    private static func uuidText(_ high: UInt64, _ low: UInt64) -> String {
-        let hex = String(format: "%016llx%016llx", high, low)
-        let characters = Array(hex)
-        return String(characters[0..<8]) + "-" + String(characters[8..<12]) + "-" + String(characters[12..<16]) + "-"
-            + String(characters[16..<20]) + "-" + String(characters[20..<32])
+        String(format: "%08x-%04x-7000-8000-000000000000", number >> 16, number & 0xFFFF)
     }
 
     /// A finished job; the measured loop copies it with new ids, as the envelope is serialized

@@ -10,10 +10,11 @@ import NIOConcurrencyHelpers
 /// Lowercase UUID v4 text for request and job ids, from the system's random generator
 /// (`/dev/urandom`, kept open) read 4 KiB at a time: Foundation's `UUID()` opens `/dev/urandom`
 /// on every call on Linux, and even a `getrandom` call per id showed in small requests' profiles.
-enum RandomUUID {
+public enum RandomUUID {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    static func v4() -> String {
+    /// A new random (version 4) UUID, like `5f0c6c1e-3f8e-4b43-9a55-2f0d3c7f9b21`.
+    public static func v4() -> String {
         var (high, low) = RandomPool.shared.twoWords()
         high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
         low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
