@@ -45,9 +45,10 @@ enum JobStoreBench {
             let cpu = processCPUSeconds() - cpuBefore
             try await store.close()
             let perSecond = Double(inserted) / wall
+            let ids = ordered ? "time-ordered ids" : "random ids"
             results.append(Microbench.Result(
-                name: "job store insert, \(label) records, \(ordered ? "time-ordered ids" : "random ids"), batches of 100", perSecond: perSecond, medianPerSecond: perSecond,
-                nanosecondsPerOp: 1e9 / perSecond, cpuMicrosecondsPerOp: cpu * 1e6 / Double(inserted)))
+                name: "job store insert, \(label) records, \(ids), batches of 100", perSecond: perSecond,
+                medianPerSecond: perSecond, nanosecondsPerOp: 1e9 / perSecond, cpuMicrosecondsPerOp: cpu * 1e6 / Double(inserted)))
         }
         return results
     }
