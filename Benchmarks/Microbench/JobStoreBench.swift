@@ -10,13 +10,16 @@ import RouteHost
 /// are random (UUID v4, as the host makes them); the same cases with time-ordered ids show what
 /// the random placement in the id index costs.
 enum JobStoreBench {
-    static func run(seconds: Double) async throws -> [Microbench.Result] {
+    /// - Parameter filter: runs only the cases whose name contains it.
+    static func run(seconds: Double, filter: String?) async throws -> [Microbench.Result] {
         var results: [Microbench.Result] = []
         let cases: [(label: String, response: JSONValue, ordered: Bool)] = [
             ("authenticate-size", .string("Authorized"), false), ("info-size", infoResponse, false),
             ("authenticate-size", .string("Authorized"), true), ("info-size", infoResponse, true),
         ]
         for (label, response, ordered) in cases {
+            let name = "job store insert, \(label) records, \(ordered ? "time-ordered ids" : "random ids"), batches of 100"
+            if let filter, !name.contains(filter) { continue }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("routehost-microbench-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: folder) }
             let store = SQLiteJobStore(storagePath: folder.path)
@@ -45,9 +48,8 @@ enum JobStoreBench {
             let cpu = processCPUSeconds() - cpuBefore
             try await store.close()
             let perSecond = Double(inserted) / wall
-            let ids = ordered ? "time-ordered ids" : "random ids"
             results.append(Microbench.Result(
-                name: "job store insert, \(label) records, \(ids), batches of 100", perSecond: perSecond,
+                name: name, perSecond: perSecond,
                 medianPerSecond: perSecond, nanosecondsPerOp: 1e9 / perSecond, cpuMicrosecondsPerOp: cpu * 1e6 / Double(inserted)))
         }
         return results

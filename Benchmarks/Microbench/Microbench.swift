@@ -114,11 +114,9 @@ struct Microbench {
             headers[.contentType] = "application/json"
             return headers.count
         }
-        if filter.map({ "job store insert".contains($0) || $0.contains("job store") }) ?? true {
-            for result in try await JobStoreBench.run(seconds: seconds) {
-                results.append(result)
-                print(result.name + String(format: " %14.0f /s  (%6.1f µs CPU per record)", result.perSecond, result.cpuMicrosecondsPerOp ?? 0))
-            }
+        for result in try await JobStoreBench.run(seconds: seconds, filter: filter) {
+            results.append(result)
+            print(result.name + String(format: " %14.0f /s  (%6.1f µs CPU per record)", result.perSecond, result.cpuMicrosecondsPerOp ?? 0))
         }
         if let jsonPath {
             let encoder = JSONEncoder()
