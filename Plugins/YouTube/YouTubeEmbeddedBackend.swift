@@ -24,8 +24,8 @@ import Synchronization
 /// complete-looking truncated file. yt-dlp never retries a download (`--retries 0
 /// --fragment-retries 0`): bytes already in the pipe cannot be taken back.
 ///
-/// Children run in their own process groups and are killed (the whole group) when the client goes
-/// away, a timeout fires, or the host shuts down. At most `YOUTUBE_MAX_CONCURRENT` runs at once
+/// Children run in their own process groups and are killed (the whole group) when the client's
+/// connection closes (``ClientConnection``), a timeout fires, or the host shuts down. At most `YOUTUBE_MAX_CONCURRENT` runs at once
 /// (each info or stream counts one); beyond that, 429 with `Retry-After`.
 final class YouTubeEmbeddedBackend: YouTubeBackend {
     let settings: YouTubeEmbeddedSettings
@@ -160,8 +160,11 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         }
         return Response(
             status: .ok, headers: headers,
-            body: ResponseBody { writer in
+            body: ResponseBody { [connection = request.connection] writer in
                 defer { lease.end() }
+                // A client that leaves ends the children at once, not at the next failed write.
+                let watch = connection.onClose { pipeline.terminate() }
+                defer { watch.cancel() }
                 let stalled = Mutex(false)
                 let watchdog = Task {
                     let interval = min(max(idleTimeout / 4, .milliseconds(5)), .seconds(1))

@@ -46,7 +46,7 @@ struct YouTubeServiceBackend: YouTubeBackend {
         let body: JSONValue = ["url": .string(target.url), "quality": .string(quality)]
         var headers = Self.forwardedHeaders(request, range: true)
         headers[.accept] = "*/*"
-        return try await upstream.relay(.postJSON(media.upstreamPath, body, headers: headers), logger: request.logger) { response in
+        return try await upstream.relay(.postJSON(media.upstreamPath, body, headers: headers), logger: request.logger, connection: request.connection) { response in
             YouTubeStreamHeaders.make(upstream: response.headers, media: media, videoID: target.fallbackStem)
         }
     }

@@ -94,6 +94,8 @@ public final class FakeDownloader: Sendable {
         }
         public var route: Route
         public var outcome: Outcome
+        /// Media bytes sent. For a stream the client closed: those the fake's socket accepted
+        /// (``SocketWriteCounter``), not those merely handed to its body writer.
         public var bytesSent: Int
     }
 
@@ -105,6 +107,9 @@ public final class FakeDownloader: Sendable {
         public var streams: [StreamRecord] = []
         /// Requests being answered right now (heads not sent yet included).
         public var inFlight = 0
+        /// Connections closed, per media route, after carrying a request of it: seen when the
+        /// peer closes, even while the fake waits between chunks (`chunkDelay`).
+        public var closedMediaConnections: [Route: Int] = [:]
 
         public func count(_ route: Route) -> Int { requests[route] ?? 0 }
         public func lastBody(_ route: Route) -> JSONValue? { bodies[route]?.last }
@@ -134,8 +139,13 @@ public final class FakeDownloader: Sendable {
     private init() {}
 
     /// Starts a fake, runs `body`, and stops the fake (also when `body` throws).
-    public static func withRunning<T: Sendable>(_ body: (FakeDownloader) async throws -> T) async throws -> T {
-        let fake = try await start()
+    ///
+    /// - Parameter socketBufferBytes: `SO_SNDBUF` and `SO_RCVBUF` of every connection the fake
+    ///   accepts (set on its listening socket, which they inherit); nil: the kernel's autotuning.
+    public static func withRunning<T: Sendable>(
+        socketBufferBytes: Int? = nil, _ body: (FakeDownloader) async throws -> T
+    ) async throws -> T {
+        let fake = try await start(socketBufferBytes: socketBufferBytes)
         do {
             let result = try await body(fake)
             await fake.stop()
@@ -147,15 +157,17 @@ public final class FakeDownloader: Sendable {
     }
 
     /// Starts a fake; call ``stop()`` when done.
-    public static func start() async throws -> FakeDownloader {
+    public static func start(socketBufferBytes: Int? = nil) async throws -> FakeDownloader {
         let fake = FakeDownloader()
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "fake-downloader")
         logger.logLevel = .critical
         let app = Application(
             router: fake.makeRouter(),
+            server: .http1(additionalChannelHandlers: [SocketWriteCounter()]),
             configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
             onServerRunning: { channel in
+                if let socketBufferBytes { await SocketBuffers.set(socketBufferBytes, on: channel) }
                 continuation.yield(channel.localAddress?.port ?? 0)
                 continuation.finish()
             },
@@ -264,8 +276,8 @@ public final class FakeDownloader: Sendable {
 
     // MARK: Serving
 
-    private func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
+    private func makeRouter() -> Router<FakeRequestContext> {
+        let router = Router(context: FakeRequestContext.self)
         router.get("/healthz") { request, context in try await self.answer(.healthz, request, context) }
         router.get("/") { request, context in try await self.answer(.root, request, context) }
         for route in [Route.info, .mp3, .mp4] {
@@ -274,7 +286,7 @@ public final class FakeDownloader: Sendable {
         return router
     }
 
-    private func answer(_ route: Route, _ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func answer(_ route: Route, _ request: Request, _ context: FakeRequestContext) async throws -> Response {
         let request = request
         let body = try await request.body.collect(upTo: 1 << 20)
         let json = (try? JSONParser.parse(body.readableBytesView)) ?? .null
@@ -332,7 +344,9 @@ public final class FakeDownloader: Sendable {
                 "timestamp": .string(Date().formatted(.iso8601)),
             ])
         case .mp3, .mp4:
-            return mediaResponse(route, request: request, behavior: behavior, media: media)
+            let counter = try? await context.channel.pipeline.handler(type: SocketWriteCounter.self).get()
+            context.channel.closeFuture.whenComplete { _ in self.update { $0.closedMediaConnections[route, default: 0] += 1 } }
+            return mediaResponse(route, request: request, behavior: behavior, media: media, counter: counter)
         }
     }
 
@@ -367,7 +381,7 @@ public final class FakeDownloader: Sendable {
         })
     }
 
-    private func mediaResponse(_ route: Route, request: Request, behavior: Behavior, media: Media) -> Response {
+    private func mediaResponse(_ route: Route, request: Request, behavior: Behavior, media: Media, counter: SocketWriteCounter?) -> Response {
         var headers: HTTPFields = [.contentType: media.contentType ?? (route == .mp3 ? "audio/mpeg" : "video/mp4")]
         if let title = media.title { headers[HTTPField.Name("X-Video-Title")!] = title }
         if let duration = media.duration { headers[HTTPField.Name("X-Video-Duration")!] = duration }
@@ -407,6 +421,7 @@ public final class FakeDownloader: Sendable {
         let offset = start
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: contentLength) { writer in
             var sent = 0
+            let acceptedBefore = counter?.acceptedBytes ?? 0
             do {
                 while sent < limit {
                     let size = min(media.chunkSize, limit - sent)
@@ -415,7 +430,10 @@ public final class FakeDownloader: Sendable {
                     if let delay = media.chunkDelay { try await Task.sleep(for: delay) }
                 }
             } catch {
-                self.update { $0.streams.append(StreamRecord(route: route, outcome: .clientClosed, bytesSent: sent)) }
+                // The writer fails once the connection is closed, when every write still pending has
+                // failed too: the counter holds what reached the socket.
+                let accepted = counter.map { $0.acceptedBytes - acceptedBefore } ?? sent
+                self.update { $0.streams.append(StreamRecord(route: route, outcome: .clientClosed, bytesSent: accepted)) }
                 throw error
             }
             self.update { $0.streams.append(StreamRecord(route: route, outcome: ending, bytesSent: sent)) }

@@ -31,10 +31,13 @@ public struct LiveHost: Sendable {
 
     /// Loads `manifest` (JSON text; schema files relative to `baseDirectory`), starts the host,
     /// runs `body`, and stops the host.
+    ///
+    /// - Parameter socketBufferBytes: `SO_SNDBUF` and `SO_RCVBUF` of every client connection the
+    ///   host accepts (see ``SocketBuffers``); nil: the kernel's autotuning.
     public static func withRunning<T: Sendable>(
         manifest: String, baseDirectory: String = FileManager.default.currentDirectoryPath,
         environment: [String: String] = [:], catalog: PluginCatalog, apiKey: String = "test-key",
-        _ body: (LiveHost) async throws -> T
+        socketBufferBytes: Int? = nil, _ body: (LiveHost) async throws -> T
     ) async throws -> T {
         var values = environment
         values["API_KEY"] = values["API_KEY"] ?? apiKey
@@ -45,23 +48,27 @@ public struct LiveHost: Sendable {
         var logger = Logger(label: "routehost-test")
         logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["ROUTEHOST_TEST_LOG_LEVEL"] ?? "") ?? .critical
         let server = try RouteHostServer(manifest: loaded, catalog: catalog, environment: env, logger: logger)
-        return try await run(server: server, apiKey: values["API_KEY"] ?? apiKey, body)
+        return try await run(server: server, apiKey: values["API_KEY"] ?? apiKey, socketBufferBytes: socketBufferBytes, body)
     }
 
     /// Like ``withRunning(manifest:baseDirectory:environment:catalog:apiKey:_:)`` with a manifest file.
     public static func withRunning<T: Sendable>(
         manifestPath: String, environment: [String: String] = [:], catalog: PluginCatalog, apiKey: String = "test-key",
-        _ body: (LiveHost) async throws -> T
+        socketBufferBytes: Int? = nil, _ body: (LiveHost) async throws -> T
     ) async throws -> T {
         let text = try String(contentsOfFile: manifestPath, encoding: .utf8)
         let directory = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().path
         return try await withRunning(
-            manifest: text, baseDirectory: directory, environment: environment, catalog: catalog, apiKey: apiKey, body)
+            manifest: text, baseDirectory: directory, environment: environment, catalog: catalog, apiKey: apiKey,
+            socketBufferBytes: socketBufferBytes, body)
     }
 
-    private static func run<T: Sendable>(server: RouteHostServer, apiKey: String, _ body: (LiveHost) async throws -> T) async throws -> T {
+    private static func run<T: Sendable>(
+        server: RouteHostServer, apiKey: String, socketBufferBytes: Int?, _ body: (LiveHost) async throws -> T
+    ) async throws -> T {
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let services = server.makeServiceGroup(host: "127.0.0.1", port: 0, handlesSignals: false) { channel in
+            if let socketBufferBytes { await SocketBuffers.set(socketBufferBytes, on: channel) }
             continuation.yield(channel.localAddress?.port ?? 0)
             continuation.finish()
         }

@@ -318,6 +318,37 @@ extension LiveYouTubeTests {
             return pids.filter(EmbeddedHarness.isAlive)
         }
 
+        /// A client that leaves an mp3 stream while yt-dlp and ffmpeg are silent ends both at once:
+        /// its connection closing is what tells, since there is no write to fail (the idle timeout
+        /// is 10 minutes).
+        @Test func aClientLeavingASilentMP3StreamEndsYtDlpAndFFmpegAtOnce() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = try hangingTools(directory)
+            environment["YOUTUBE_FFMPEG_PATH"] = try EmbeddedHarness.script("ffmpeg", in: directory, """
+                #!/bin/sh
+                if [ "$1" = -version ]; then echo "ffmpeg version test"; exit 0; fi
+                echo $$ >> \(directory)/pids
+                head -c 2000 /dev/zero
+                sleep 30 & echo $! >> \(directory)/pids
+                wait
+
+                """)
+            environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "600"
+            try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+            try await EmbeddedHarness.run(environment) { host in
+                let reading = try await DisconnectingClient.read(
+                    port: host.port, request: DisconnectingClient.post("/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body(), apiKey: host.apiKey),
+                    limit: 1, receiveBuffer: 64 << 10)
+                #expect(reading.head.hasPrefix("HTTP/1.1 200"), "\(reading.head.prefix(300))")
+                // yt-dlp -J, the download and the encoder (their sleeps may start a moment later).
+                let pids = EmbeddedHarness.pids(in: directory + "/pids")
+                #expect(pids.count >= 3, "\(pids)")
+                #expect(try await waitUntilGone(pids).isEmpty, "yt-dlp and ffmpeg end when the client leaves")
+                #expect(try await waitUntilGone(EmbeddedHarness.pids(in: directory + "/pids")).isEmpty, "and no late starter is left")
+            }
+        }
+
         @Test func timeoutsKillTheWholeProcessGroup() async throws {
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -27,16 +27,18 @@ enum YouTubeHarness {
         "YOUTUBE_HEALTH_TTL": "30",
     ]
 
+    /// - Parameter socketBufferBytes: fixed socket buffers for the fake's and the host's accepted
+    ///   connections (``SocketBuffers``); nil: the kernel's autotuning.
     static func run(
-        _ settings: [String: String] = [:], serviceURL: String? = nil,
+        _ settings: [String: String] = [:], serviceURL: String? = nil, socketBufferBytes: Int? = nil,
         _ body: (LiveHost, FakeDownloader) async throws -> Void
     ) async throws {
-        try await FakeDownloader.withRunning { fake in
+        try await FakeDownloader.withRunning(socketBufferBytes: socketBufferBytes) { fake in
             var environment = fastSettings.merging(settings) { _, new in new }
             environment["YOUTUBE_SERVICE_URL"] = serviceURL ?? fake.baseURL
             try await LiveHost.withRunning(
                 manifestPath: repositoryRoot.appendingPathComponent("routes.json").path, environment: environment,
-                catalog: .withBuiltIns([YouTubeModule.self])
+                catalog: .withBuiltIns([YouTubeModule.self]), socketBufferBytes: socketBufferBytes
             ) { host in
                 try await body(host, fake)
             }

@@ -189,26 +189,44 @@ extension LiveYouTubeTests {
             return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
         }
 
+        /// The upstream stops as soon as the client's connection closes, not at a later write: what
+        /// it sent beyond the client's last read is bounded by buffers alone. Every socket on the
+        /// path has a fixed buffer (the test client's, the host's two, the fake's), so the bound
+        /// holds whatever the speed of the machine; without cancellation all 4 GiB flow.
         @Test func aClientDisconnectCancelsTheUpstreamRequest() async throws {
-            try await YouTubeHarness.run { host, fake in
+            let buffer = 64 << 10
+            let settings = ["YOUTUBE_RECEIVE_BUFFER_BYTES": String(buffer)]
+            try await YouTubeHarness.run(settings, socketBufferBytes: buffer) { host, fake in
                 fake.media = .init(size: 4 << 30)
-                let response = try await YouTubeHarness.stream(host, "/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body())
-                var received = 0
-                for try await chunk in response.body {
-                    received += chunk.readableBytes
-                    if received >= 1 << 20 { break }
-                }
-                // Leaving the loop drops the body: AsyncHTTPClient closes our connection.
-                let left = ContinuousClock.now
-                try await fake.waitUntil(timeout: .seconds(10)) { $0.streams.contains { $0.route == .mp4 } }
-                #expect(ContinuousClock.now - left < .seconds(2))
+                let reading = try await DisconnectingClient.read(
+                    port: host.port, request: DisconnectingClient.post("/v1/media/youtube/mp4", json: YouTubeHarness.mp3Body(), apiKey: host.apiKey),
+                    limit: 1 << 20, receiveBuffer: buffer)
+                #expect(reading.head.hasPrefix("HTTP/1.1 200"), "\(reading.head.prefix(200))")
+                try await fake.waitUntil(timeout: .seconds(30)) { $0.streams.contains { $0.route == .mp4 } }
                 let record = try #require(fake.stats.streams.first { $0.route == .mp4 })
                 #expect(record.outcome == .clientClosed)
-                // The upstream's count includes what was in flight in socket buffers on both sides
-                // (the client's receive buffer autotunes up to tcp_rmem's maximum, 32 MiB here);
-                // the relay itself holds at most two chunks. Without cancellation all 4 GiB flow.
-                #expect(record.bytesSent < 256 << 20, "the upstream sent \(record.bytesSent) bytes after a 1 MiB read")
-                print("disconnect: upstream stopped after \(record.bytesSent) bytes (client read \(received))")
+                // Sockets: the test client's receive buffer, the host's send buffer to it, the host's
+                // receive buffer from the fake, the fake's send buffer. Then what the relay holds, and
+                // each server's write buffer (NIO's high watermark) with the fake's chunk in hand.
+                let inSockets = 4 * SocketBuffers.capacity(ofSetting: buffer)
+                let inWriteBuffers = 2 * (64 << 10) + fake.media.chunkSize
+                let bound = reading.received + inSockets + StreamRelay.heldBytesLimit + inWriteBuffers
+                print("disconnect: upstream stopped after \(record.bytesSent) bytes (client read \(reading.received), bound \(bound))")
+                #expect(record.bytesSent <= bound, "the upstream sent \(record.bytesSent) bytes, more than the buffers hold (\(bound))")
+            }
+        }
+
+        /// A client that leaves while the upstream is silent is noticed by its connection closing,
+        /// not by a write: there is nothing to write. Without that, the upstream request would stay
+        /// open until the read-idle timeout (here 10 minutes).
+        @Test func aClientLeavingASilentStreamCancelsTheUpstreamAtOnce() async throws {
+            try await YouTubeHarness.run(["YOUTUBE_STREAM_IDLE_TIMEOUT": "600"]) { host, fake in
+                fake.media = .init(size: 1 << 20, chunkSize: 16 << 10, chunkDelay: .seconds(3600))
+                let reading = try await DisconnectingClient.read(
+                    port: host.port, request: DisconnectingClient.post("/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body(), apiKey: host.apiKey),
+                    limit: 16 << 10, receiveBuffer: 64 << 10)
+                #expect(reading.head.hasPrefix("HTTP/1.1 200"), "\(reading.head.prefix(200))")
+                try await fake.waitUntil(timeout: .seconds(30)) { $0.closedMediaConnections[.mp3, default: 0] == 1 }
             }
         }
 

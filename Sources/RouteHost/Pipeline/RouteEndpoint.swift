@@ -35,7 +35,7 @@ struct RouteEndpoint: HTTPResponder {
         }
         let handlerRequest = HandlerRequest(
             payload: payload, headers: request.headers, uri: request.uri, requestID: context.requestID,
-            jobID: RandomUUID.v4(), endpoint: route.fullPath, logger: context.logger)
+            jobID: RandomUUID.v4(), endpoint: route.fullPath, logger: context.logger, connection: context.connection)
         switch handler.kind {
         case .stream(let body):
             return try await body(handlerRequest)

@@ -16,6 +16,8 @@ public struct RouteHostRequestContext: RequestContext, RemoteAddressRequestConte
     public var clientAddress: String
     /// The client's identity, set by ``RateLimitMiddleware`` and ``AuthenticationMiddleware``.
     public var client: ClientIdentity?
+    /// The connection the request arrived on (when it closes, streams stop).
+    public let connection: ClientConnection
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -23,6 +25,7 @@ public struct RouteHostRequestContext: RequestContext, RemoteAddressRequestConte
         self.requestID = ""
         self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
         self.client = nil
+        self.connection = ClientConnection(channel: source.channel)
     }
 }
 

@@ -1,5 +1,4 @@
 import HTTPTypes
-import HTTPTypes
 import Hummingbird
 import HummingbirdCore
 import JSONSchema
@@ -20,10 +19,13 @@ public struct HandlerRequest: Sendable {
     /// The full path of the route (`/v1/media/youtube/info`).
     public var endpoint: String
     public var logger: Logger
+    /// The client's connection: streaming handlers stop their work when it closes.
+    /// ``ClientConnection/detached`` for queued jobs.
+    public var connection: ClientConnection
 
     public init(
         payload: JSONValue, headers: HTTPFields, uri: URI, requestID: String, jobID: String,
-        endpoint: String, logger: Logger
+        endpoint: String, logger: Logger, connection: ClientConnection = .detached
     ) {
         self.payload = payload
         self.headers = headers
@@ -32,5 +34,6 @@ public struct HandlerRequest: Sendable {
         self.jobID = jobID
         self.endpoint = endpoint
         self.logger = logger
+        self.connection = connection
     }
 }

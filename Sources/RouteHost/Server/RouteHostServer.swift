@@ -151,7 +151,10 @@ public final class RouteHostServer: Sendable {
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
-                additionalChannelHandlers: [MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout)],
+                additionalChannelHandlers: [
+                    MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout),
+                    ClientHangUpDetector(),
+                ],
                 idleTimeout: TimeAmount(configuration.idleTimeout))),
             configuration: .init(
                 address: .hostname(host ?? configuration.host, port: port ?? configuration.port),

@@ -22,9 +22,13 @@ import NIOCore
 ///
 /// How it ends:
 /// - **complete**: the terminating chunk (or the last of `Content-Length` bytes) is written.
-/// - **client gone**: Hummingbird's body writer throws once the connection is closed; the
-///   upstream request is cancelled at once (its body stream is dropped, which makes
-///   AsyncHTTPClient close the connection) and the relay ends quietly (logged at `info`).
+/// - **client gone**: the client's connection closed (``ClientConnection/onClose(_:)``, which
+///   fires on the event loop as soon as the channel closes), or a write to it failed. The handoff
+///   is failed at once, so the reader takes no further upstream chunk; the upstream request is
+///   cancelled (its body stream is dropped, which makes AsyncHTTPClient close the connection) and
+///   the relay ends quietly (logged at `info`). What the upstream sent beyond the client's last
+///   read is then what sat in socket buffers and in the relay (at most ``bufferCapacity`` plus the
+///   chunks in hand), whatever the speed of the link.
 /// - **client stalled**: like a client gone (the upstream request is cancelled, not counted as an
 ///   upstream failure), except that the connection is still open: the pending write is cancelled
 ///   and the relay throws ``Failure/clientStalled(_:)``, so Hummingbird closes it. Logged at
@@ -88,11 +92,24 @@ public struct StreamRelay: Sendable {
     /// How far (in bytes) the upstream reader may run ahead of the client writer.
     public static let bufferCapacity = 256 << 10
 
+    /// The most upstream bytes a relay holds at once, outside socket buffers: the handoff (which
+    /// may pass ``bufferCapacity`` by the chunk that filled it), what the writer took from it on
+    /// its way to the socket, the chunk in the reader's hand, and what AsyncHTTPClient buffered
+    /// from one read event (NIO reads up to 4 times per event, ``UpstreamClient/largestRead``
+    /// each). What an upstream may have sent beyond the client's last read, when the client
+    /// leaves, is this plus the socket buffers on the way.
+    package static let heldBytesLimit = 2 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 4) * UpstreamClient.largestRead
+
     /// A response streaming `body` with `status` and `headers`.
     ///
     /// - Parameter contentLength: the upstream's `Content-Length`, set on our answer too; with 0
     ///   the upstream body is dropped and an empty answer is sent.
-    public func response(status: HTTPResponse.Status, headers: HTTPFields, body: HTTPClientResponse.Body, contentLength: Int?) -> Response {
+    /// - Parameter connection: our client's connection; the upstream request is cancelled when
+    ///   it closes.
+    public func response(
+        status: HTTPResponse.Status, headers: HTTPFields, body: HTTPClientResponse.Body, contentLength: Int?,
+        connection: ClientConnection
+    ) -> Response {
         var headers = headers
         if contentLength == 0 {
             headers[.contentLength] = "0"
@@ -101,16 +118,21 @@ public struct StreamRelay: Sendable {
         headers[.contentLength] = contentLength.map(String.init)
         let relay = self
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: contentLength) { writer in
-            try await relay.pump(body, into: &writer, contentLength: contentLength)
+            try await relay.pump(body, into: &writer, contentLength: contentLength, connection: connection)
         })
     }
 
     /// Copies `body` into `writer`, then finishes it; throws (so that the connection is aborted)
     /// when the transfer is incomplete or the client stalled.
-    public func pump(_ body: HTTPClientResponse.Body, into writer: inout any ResponseBodyWriter, contentLength: Int?) async throws {
+    public func pump(
+        _ body: HTTPClientResponse.Body, into writer: inout any ResponseBodyWriter, contentLength: Int?,
+        connection: ClientConnection
+    ) async throws {
         let handoff = ChunkHandoff(capacity: Self.bufferCapacity)
         let client = ClientSide(writer)
         let started = ContinuousClock.now
+        let watch = connection.onClose { handoff.fail(ClientGone()) }
+        defer { watch.cancel() }
         do {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 group.addTask { await UpstreamBody.feed(body, into: handoff); return false }

@@ -234,9 +234,11 @@ public final class UpstreamClient: Sendable {
     /// `Content-Length`, `Content-Range` and `Accept-Ranges` are relayed; `headers` adds the
     /// rest (content type, file name, ...) from the upstream's head.
     ///
+    /// - Parameter connection: our client's connection: when it closes, the upstream request is
+    ///   cancelled before another upstream chunk is read.
     /// - Throws: ``RouteFailure`` for anything but a 2xx (see ``send(_:logger:)``).
     public func relay(
-        _ request: UpstreamRequest, logger: Logger, headers makeHeaders: (UpstreamHead) -> HTTPFields
+        _ request: UpstreamRequest, logger: Logger, connection: ClientConnection, headers makeHeaders: (UpstreamHead) -> HTTPFields
     ) async throws -> Response {
         let response = try await send(request, logger: logger)
         guard (200..<300).contains(response.status.code) else {
@@ -258,7 +260,7 @@ public final class UpstreamClient: Sendable {
         ) { [breaker] in
             breaker.recordLateFailure()
         }
-        return relay.response(status: status, headers: headers, body: response.body, contentLength: contentLength)
+        return relay.response(status: status, headers: headers, body: response.body, contentLength: contentLength, connection: connection)
     }
 
     /// Our answer for a non-2xx `response` that ``send(_:logger:)`` returned: 4xx passed through,
