@@ -6,24 +6,42 @@ import RouteHost
 /// What serves the five YouTube routes: the relay to a downloader service, the embedded
 /// yt-dlp + ffmpeg backend, or nothing (with the reason).
 ///
-/// Every backend answers with the same shapes: `info` returns the downloader's `data` object,
-/// streams carry the same headers (``YouTubeStreamHeaders``), errors are JSON.
+/// Every backend answers with the same shapes, the original integration's: `info` returns the
+/// downloader's whole answer (`{"success": true, "data": {...}, "timestamp"}`), health answers
+/// `{"status", "microservice" | "error", "url", ...}`, streams carry the same headers
+/// (``YouTubeStreamHeaders``), errors are JSON.
 protocol YouTubeBackend: Sendable {
     /// `service`, `embedded` or `unavailable`.
     var kind: String { get }
-    /// The downloader's `data` object for the video.
+    /// The downloader's answer for the video, `{"success": true, "data": {...}, "timestamp"}`,
+    /// with its members as they came.
     func info(_ target: YouTubeTarget, _ request: HandlerRequest) async throws -> JSONValue
     /// The streamed mp3 or mp4 answer.
     func stream(_ media: YouTubeMedia, _ target: YouTubeTarget, quality: String, _ request: HandlerRequest) async throws -> Response
-    /// The answer of `GET …/health`.
+    /// The answer of `GET …/health`: `200 {"status": "healthy", "microservice", "url", "timeout"}`
+    /// or `503 {"status": "unhealthy" | "unavailable", "error", "url"}`, plus fields of our own.
     func healthAnswer(refresh: Bool) async -> HandlerResponse
     /// What `/health` and the host's discovery show.
     func moduleHealth() async -> ModuleHealth
+    /// What discovery says of the backend in the original's fields; from cached state only
+    /// (never a call to the service on the request's path).
+    func serviceStatus() -> YouTubeServiceStatus
     /// The discovery document's `backend` object.
     func backendDocument() -> JSONObject
-    /// The discovery document's `configuration` object (no secrets).
+    /// The discovery document's `configuration` object (no secrets), with the original's
+    /// `timeout`, `retry_attempts` and `retry_delay` (seconds, count, seconds) among its keys.
     var configurationDocument: JSONValue { get }
     func shutdown() async
+}
+
+/// The backend as the original's discovery document describes its downloader service.
+struct YouTubeServiceStatus: Sendable {
+    /// The service's URL without credentials; nil for the embedded backend and without one.
+    var url: String?
+    /// Whether the last health check (or the tools' probe) found the backend usable.
+    var healthy: Bool
+    /// The service's `GET /` answer, or the tools' description; empty when unhealthy.
+    var info: JSONObject
 }
 
 /// How `YOUTUBE_BACKEND` chooses the backend.
@@ -67,18 +85,27 @@ struct UnavailableYouTubeBackend: YouTubeBackend {
     }
 
     func healthAnswer(refresh: Bool) async -> HandlerResponse {
-        HandlerResponse(["status": "unhealthy", "backend": "unavailable", "reason": .string(reason), "fix": .string(fix)], status: .serviceUnavailable)
+        HandlerResponse(
+            ["status": "unavailable", "error": .string("YouTube backend unavailable: \(reason)"), "url": .null,
+             "backend": "unavailable", "fix": .string(fix)],
+            status: .serviceUnavailable)
     }
 
     func moduleHealth() async -> ModuleHealth {
         ModuleHealth(status: .unhealthy, details: ["backend": "unavailable", "reason": .string(reason), "fix": .string(fix)])
     }
 
+    func serviceStatus() -> YouTubeServiceStatus {
+        YouTubeServiceStatus(url: nil, healthy: false, info: [:])
+    }
+
     func backendDocument() -> JSONObject {
         ["type": "unavailable", "mode": .string(mode.rawValue), "reason": .string(reason), "fix": .string(fix)]
     }
 
-    var configurationDocument: JSONValue { ["YOUTUBE_BACKEND": .string(mode.rawValue)] }
+    var configurationDocument: JSONValue {
+        ["timeout": 0, "retry_attempts": 0, "retry_delay": 0, "YOUTUBE_BACKEND": .string(mode.rawValue)]
+    }
 
     func shutdown() async {}
 }

@@ -9,7 +9,8 @@ import Synchronization
 
 /// The embedded backend: yt-dlp and ffmpeg as child processes, no downloader service.
 ///
-/// - `info`: `yt-dlp -J --no-playlist URL`, mapped to the service's `data` (``YouTubeVideoInfo``).
+/// - `info`: `yt-dlp -J --no-playlist URL`, mapped to the service's answer
+///   (`{"success": true, "data": ``YouTubeVideoInfo/serviceData``, "timestamp"}`).
 /// - `mp3`: `yt-dlp -J` (title and duration for the head) and, started at the same time,
 ///   `yt-dlp --load-info-json - -f bestaudio/best -o -` (the JSON is fed to its standard input
 ///   once `-J` has it: no second extraction, and the tools' start-up overlaps it) piped into
@@ -33,6 +34,8 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
     private let active = Mutex<[Int: ProcessPipeline]>([:])
     private let counters = Mutex((running: 0, nextID: 0, shutDown: false))
     private let versions = Mutex<JSONObject>([:])
+    /// The tools' version probe, started with the module when it serves.
+    private let versionProbe = Mutex<Task<Void, Never>?>(nil)
 
     static let busyRetryAfter = "5"
     static let maxInfoBytes = 64 << 20
@@ -43,7 +46,7 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         self.settings = settings
         self.logger = logger
         if probeVersions {
-            Task { [self] in await self.probeVersions() }
+            versionProbe.withLock { $0 = Task { [self] in await self.probeVersions() } }
         }
     }
 
@@ -53,7 +56,7 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         let slot = try acquire()
         defer { release(slot) }
         let (info, _) = try await extract(target, logger: request.logger)
-        return info.serviceData
+        return ["success": true, "data": info.serviceData, "timestamp": .string(YouTubeModule.timestamp(Date()))]
     }
 
     func stream(_ media: YouTubeMedia, _ target: YouTubeTarget, quality: String, _ request: HandlerRequest) async throws -> Response {
@@ -433,12 +436,48 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         }
     }
 
+    /// Healthy unless a tool's version probe found that it cannot start. Waits for that probe
+    /// (started with the module; a few milliseconds); discovery does not, and counts the tools
+    /// found at start-up as usable until it has run.
     func healthAnswer(refresh: Bool) async -> HandlerResponse {
+        await versionProbe.withLock { $0 }?.value
         var object = JSONObject()
-        object["status"] = "healthy"
+        if let broken = brokenTool() {
+            object["status"] = "unhealthy"
+            object["error"] = .string("\(broken.name) at \(broken.path) cannot start")
+            object["url"] = .null
+        } else {
+            object["status"] = "healthy"
+            object["microservice"] = .object(toolsDocument())
+            object["url"] = .null
+            object["timeout"] = .number(JSONNumber(settings.extractTimeout.secondsValue))
+        }
         object["backend"] = "embedded"
         for (key, value) in backendDocument() where key != "type" { object[key] = value }
-        return HandlerResponse(.object(object))
+        return HandlerResponse(.object(object), status: object["status"] == "healthy" ? .ok : .serviceUnavailable)
+    }
+
+    func serviceStatus() -> YouTubeServiceStatus {
+        let healthy = brokenTool() == nil
+        return YouTubeServiceStatus(url: nil, healthy: healthy, info: healthy ? toolsDocument() : [:])
+    }
+
+    /// The tools as discovery's `microservice_info` and health's `microservice` show them.
+    func toolsDocument() -> JSONObject {
+        let known = versions.withLock { $0 }
+        var tools = JSONObject()
+        for (name, path) in [("yt-dlp", settings.ytdlp), ("ffmpeg", settings.ffmpeg)] {
+            tools[name] = ["path": .string(path), "version": known[name] ?? "unknown"]
+        }
+        return ["service": "embedded", "description": "yt-dlp and ffmpeg run by RouteHost", "tools": .object(tools)]
+    }
+
+    private func brokenTool() -> (name: String, path: String)? {
+        let known = versions.withLock { $0 }
+        for (name, path) in [("yt-dlp", settings.ytdlp), ("ffmpeg", settings.ffmpeg)] where known[name] == "cannot start" {
+            return (name, path)
+        }
+        return nil
     }
 
     func moduleHealth() async -> ModuleHealth {
@@ -461,5 +500,13 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         return object
     }
 
-    var configurationDocument: JSONValue { settings.json }
+    /// The settings, with the original's three keys: the extraction timeout, and no retries
+    /// (bytes already streamed cannot be taken back).
+    var configurationDocument: JSONValue {
+        var object = settings.json.objectValue ?? [:]
+        object["timeout"] = .number(JSONNumber(settings.extractTimeout.secondsValue))
+        object["retry_attempts"] = 0
+        object["retry_delay"] = 0
+        return .object(object)
+    }
 }

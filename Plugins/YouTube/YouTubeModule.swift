@@ -9,11 +9,13 @@ import RouteHost
 /// downloader service (the relay) or by yt-dlp and ffmpeg run by the host (the embedded backend).
 ///
 /// Handlers:
-/// - `discovery` (plain): service, version, backend (type, URL or tool paths, health, circuit
-///   state), the five endpoints and the effective configuration (no secrets).
-/// - `health` (plain): 200 when the backend is usable, else 503 with the reason; `?refresh=true`
-///   probes the service now.
-/// - `info` (envelope, queueable): the downloader's `data` object is the envelope's `response`.
+/// - `discovery` (plain): the original integration's document (``discoveryDocument()``), plus
+///   the backend (type, URL or tool paths, health, circuit state) and the routes with their bodies.
+/// - `health` (plain): `200 {"status": "healthy", "microservice", "url", "timeout"}` when the
+///   backend is usable, else `503 {"status": "unhealthy" | "unavailable", "error", "url"}`;
+///   `?refresh=true` probes the service now.
+/// - `info` (envelope, queueable): the downloader's whole answer, `{"success": true, "data",
+///   "timestamp"}`, is the envelope's `response` (clients read `response.data.videoId`).
 /// - `mp3`, `mp4` (stream): the media, streamed with `Content-Type`, `Content-Disposition`,
 ///   `X-Video-Title` and `X-Video-Duration`.
 ///
@@ -113,8 +115,36 @@ public struct YouTubeModule: RouteModule {
         return try await backend.stream(media, target, quality: quality, request)
     }
 
+    /// The discovery document: the original integration's fields first (`service`, `version`,
+    /// `microservice_url`, `microservice_healthy`, `microservice_info`, `endpoints` keyed by full
+    /// path, `configuration` with `timeout`, `retry_attempts`, `retry_delay`), then RouteHost's
+    /// own (`description`, `backend`, `routes` with their bodies). Read from cached state only.
     func discoveryDocument() -> JSONValue {
-        let endpoints: [JSONValue] = [
+        let status = backend.serviceStatus()
+        var document = JSONObject()
+        document["service"] = "YouTube Integration"
+        document["version"] = .string(RouteHostVersion.current)
+        document["microservice_url"] = status.url.map(JSONValue.string) ?? .null
+        document["microservice_healthy"] = .bool(status.healthy)
+        document["microservice_info"] = .object(status.info)
+        var endpoints = JSONObject()
+        for (path, summary) in [
+            ("", "GET - Service information"), ("/health", "GET - Health check"), ("/info", "POST - Get video information"),
+            ("/mp3", "POST - Download audio as MP3 (streaming)"), ("/mp4", "POST - Download video as MP4 (streaming)"),
+        ] {
+            endpoints[prefix + path] = .string(summary)
+        }
+        document["endpoints"] = .object(endpoints)
+        var configuration = backend.configurationDocument.objectValue ?? JSONObject()
+        configuration["YOUTUBE_EXTRA_ALLOWED_HOSTS"] = .array(extraHosts.descriptions.map(JSONValue.string))
+        document["configuration"] = .object(configuration)
+        document["description"] = switch backend.kind {
+        case "service": "YouTube info and mp3/mp4 streams, relayed to the YouTube downloader service"
+        case "embedded": "YouTube info and mp3/mp4 streams, made by yt-dlp and ffmpeg on this host"
+        default: "YouTube info and mp3/mp4 streams: no backend available (see backend.reason)"
+        }
+        document["backend"] = .object(backend.backendDocument())
+        document["routes"] = .array([
             ["method": "GET", "path": .string(prefix), "description": "This document"],
             ["method": "GET", "path": .string(prefix + "/health"), "description": "Backend health (200 or 503); ?refresh=true probes now"],
             ["method": "POST", "path": .string(prefix + "/info"), "description": "Video metadata; with webhook_url the job runs in the background",
@@ -123,20 +153,7 @@ public struct YouTubeModule: RouteModule {
              "body": ["url": "YouTube URL (required)", "quality": .string(YouTubeMedia.mp3.qualities.joined(separator: " | "))]],
             ["method": "POST", "path": .string(prefix + "/mp4"), "description": "The video as MP4, streamed",
              "body": ["url": "YouTube URL (required)", "quality": .string(YouTubeMedia.mp4.qualities.joined(separator: " | "))]],
-        ]
-        var document = JSONObject()
-        document["service"] = "youtube"
-        document["description"] = switch backend.kind {
-        case "service": "YouTube info and mp3/mp4 streams, relayed to the YouTube downloader service"
-        case "embedded": "YouTube info and mp3/mp4 streams, made by yt-dlp and ffmpeg on this host"
-        default: "YouTube info and mp3/mp4 streams: no backend available (see backend.reason)"
-        }
-        document["version"] = .string(RouteHostVersion.current)
-        document["backend"] = .object(backend.backendDocument())
-        document["endpoints"] = .array(endpoints)
-        var configuration = backend.configurationDocument.objectValue ?? JSONObject()
-        configuration["YOUTUBE_EXTRA_ALLOWED_HOSTS"] = .array(extraHosts.descriptions.map(JSONValue.string))
-        document["configuration"] = .object(configuration)
+        ])
         return .object(document)
     }
 

@@ -21,13 +21,16 @@ struct YouTubeServiceBackend: YouTubeBackend {
                 key: ["service_url"], message: "'\(serviceURL)' is not an http:// or https:// URL",
                 fix: "set YOUTUBE_SERVICE_URL to the downloader's base URL, like http://localhost:3001")
         }
-        let settings: UpstreamConfiguration
+        var settings: UpstreamConfiguration
         do {
             settings = try UpstreamConfiguration(serviceName: "YouTube", baseURL: url, environment: context.environment, prefix: "YOUTUBE")
         } catch {
             throw ModuleConfigurationError(message: error.description, fix: "fix the variable in the environment or .env")
         }
+        settings.infoPath = "/"
         upstream = UpstreamClient(configuration: settings, httpClients: context.httpClients, logger: context.logger)
+        // Discovery reads the health cache only: its first probe starts now, not at the first request.
+        if context.isServing { _ = upstream.health.cached() }
     }
 
     func info(_ target: YouTubeTarget, _ request: HandlerRequest) async throws -> JSONValue {
@@ -39,7 +42,7 @@ struct YouTubeServiceBackend: YouTubeBackend {
             throw RouteFailure(.badGateway, message: ["error": "YouTube service returned an invalid response", "reason": "no 'data' object"],
                                body: ["error": "YouTube service returned an invalid response", "reason": "no 'data' object"])
         }
-        return data
+        return answer
     }
 
     func stream(_ media: YouTubeMedia, _ target: YouTubeTarget, quality: String, _ request: HandlerRequest) async throws -> Response {
@@ -54,16 +57,32 @@ struct YouTubeServiceBackend: YouTubeBackend {
     func healthAnswer(refresh: Bool) async -> HandlerResponse {
         let snapshot = refresh ? await upstream.health.refresh() : await upstream.health.current()
         var object = JSONObject()
-        object["status"] = snapshot.healthy ? "healthy" : "unhealthy"
-        if let reason = snapshot.reason { object["reason"] = .string(reason) }
+        let url = JSONValue.string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
+        if snapshot.healthy {
+            object["status"] = "healthy"
+            object["microservice"] = snapshot.details ?? .object([:])
+            object["url"] = url
+            object["timeout"] = .number(JSONNumber(upstream.configuration.headTimeout.secondsValue))
+        } else {
+            // As the original: "unhealthy" when the service answered, "unavailable" when it could not be reached.
+            object["status"] = snapshot.reachable ? "unhealthy" : "unavailable"
+            object["error"] = .string(snapshot.reason ?? "unhealthy")
+            object["url"] = url
+        }
         object["backend"] = "service"
-        object["service_url"] = .string(UpstreamConfiguration.redacted(upstream.configuration.baseURL))
+        object["circuit"] = .string(upstream.breaker.snapshot.state.rawValue)
         object["checked_at"] = .string(YouTubeModule.timestamp(snapshot.checkedAt))
         object["age_seconds"] = .number(JSONNumber((Date().timeIntervalSince(snapshot.checkedAt) * 1000).rounded() / 1000))
         object["latency_ms"] = .number(JSONNumber((snapshot.latency.secondsValue * 1_000_000).rounded() / 1000))
-        object["circuit"] = .string(upstream.breaker.snapshot.state.rawValue)
-        if let details = snapshot.details { object["upstream"] = details }
         return HandlerResponse(.object(object), status: snapshot.healthy ? .ok : .serviceUnavailable)
+    }
+
+    func serviceStatus() -> YouTubeServiceStatus {
+        let snapshot = upstream.health.cached()
+        let healthy = snapshot?.healthy ?? false
+        return YouTubeServiceStatus(
+            url: UpstreamConfiguration.redacted(upstream.configuration.baseURL), healthy: healthy,
+            info: healthy ? (snapshot?.serviceInfo?.objectValue ?? [:]) : [:])
     }
 
     /// What `/health` (no key needed) shows: no service URL, no upstream details.

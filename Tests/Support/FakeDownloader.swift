@@ -342,6 +342,7 @@ public final class FakeDownloader: Sendable {
                     "formats": ["audioFormats": [["itag": 140, "mimeType": "audio/mp4"]], "videoFormats": [["itag": 18, "mimeType": "video/mp4"]]],
                 ],
                 "timestamp": .string(Date().formatted(.iso8601)),
+                "cache": ["hit": false, "age": 0],
             ])
         case .mp3, .mp4:
             let counter = try? await context.channel.pipeline.handler(type: SocketWriteCounter.self).get()

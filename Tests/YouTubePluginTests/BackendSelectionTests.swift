@@ -58,7 +58,12 @@ extension LiveYouTubeTests {
 
                 let health = try await host.request(.get, "/v1/media/youtube/health")
                 #expect(health.status == 503)
-                #expect(health.json?["reason"]?.stringValue == reason)
+                #expect(health.json?["status"] == "unavailable")
+                #expect(health.json?["error"]?.stringValue == "YouTube backend unavailable: \(reason)")
+                #expect(health.json?["url"] == .null)
+                #expect(document.json?["microservice_healthy"] == false)
+                #expect(document.json?["microservice_url"] == .null)
+                #expect(document.json?["microservice_info"] == .object([:]))
 
                 let overall = try await host.request(.get, "/health", key: nil)
                 #expect(overall.text.contains("unhealthy") && overall.text.contains("yt-dlp was not found"), "\(overall.text)")

@@ -28,7 +28,13 @@ extension LiveYouTubeTests {
                 try await EmbeddedHarness.run { host in
                     let answer = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"\#(site.page("fixture"))","id":"r1"}"#)
                     #expect(answer.status == 200, "\(answer.text)")
-                    let data = try #require(answer.json?["response"])
+                    // The downloader's shape: clients of the original read response.data.videoId.
+                    let response = try #require(answer.json?["response"])
+                    #expect(response.objectValue?.keys == ["success", "data", "timestamp"])
+                    #expect(response["success"] == true)
+                    let timestamp = try #require(response["timestamp"]?.stringValue)
+                    #expect((try? Date(timestamp, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true))) != nil, "\(timestamp)")
+                    let data = try #require(response["data"])
                     #expect(data["videoId"] == "fixture")
                     #expect(data["title"]?.stringValue == FixtureSite.title)
                     #expect(data["description"] == "A test description")
@@ -48,6 +54,42 @@ extension LiveYouTubeTests {
                     #expect(discovery.json?["backend"]?["type"] == "embedded")
                     #expect(discovery.json?["configuration"]?["YOUTUBE_MP3_BITRATE"] == "192k")
                 }
+            }
+        }
+
+        /// Discovery and health describe the tools in the original's fields: no URL, healthy
+        /// while yt-dlp and ffmpeg start; a tool that cannot start makes both say so.
+        @Test func discoveryAndHealthDescribeTheTools() async throws {
+            let tools = try EmbeddedTools.require()
+            try await EmbeddedHarness.run { host in
+                let health = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(health.status == 200, "\(health.text)")
+                #expect(health.json?["status"] == "healthy")
+                #expect(health.json?["url"] == .null)
+                #expect(health.json?["timeout"] == 20)
+                #expect(health.json?["microservice"]?["tools"]?["yt-dlp"]?["path"] == .string(tools.ytdlp))
+                #expect(health.json?["microservice"]?["tools"]?["yt-dlp"]?["version"] == "2026.10.26")
+                let document = try await host.request(.get, "/v1/media/youtube")
+                #expect(document.json?["service"] == "YouTube Integration")
+                #expect(document.json?["microservice_url"] == .null)
+                #expect(document.json?["microservice_healthy"] == true)
+                #expect(document.json?["microservice_info"]?["tools"]?["ffmpeg"]?["path"] == .string(tools.ffmpeg))
+                #expect(document.json?["endpoints"]?["/v1/media/youtube/mp3"] == "POST - Download audio as MP3 (streaming)")
+                #expect(document.json?["configuration"]?["timeout"] == 20)
+                #expect(document.json?["configuration"]?["retry_attempts"] == 0)
+            }
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let broken = try EmbeddedHarness.script("yt-dlp", in: directory, "#!/nonexistent/interpreter\n")
+            try await EmbeddedHarness.run(["YOUTUBE_YTDLP_PATH": broken]) { host in
+                let health = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(health.status == 503, "\(health.text)")
+                #expect(health.json?["status"] == "unhealthy")
+                #expect(health.json?["error"] == .string("yt-dlp at \(broken) cannot start"))
+                #expect(health.json?["url"] == .null)
+                let document = try await host.request(.get, "/v1/media/youtube")
+                #expect(document.json?["microservice_healthy"] == false)
+                #expect(document.json?["microservice_info"] == .object([:]))
             }
         }
 

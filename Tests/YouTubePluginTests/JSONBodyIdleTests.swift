@@ -16,7 +16,7 @@ extension LiveYouTubeTests {
                 let answer = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
                 let elapsed = ContinuousClock.now - started
                 #expect(answer.status == 200, "\(answer.text)")
-                #expect(answer.json?["response"]?["videoId"] == .string(YouTubeHarness.videoID))
+                #expect(answer.json?["response"]?["data"]?["videoId"] == .string(YouTubeHarness.videoID))
                 #expect(elapsed > .milliseconds(600), "the answer was not slow enough to test anything: \(elapsed)")
             }
         }

@@ -13,7 +13,7 @@ extension LiveYouTubeTests {
     @Suite struct RoutesTests {
         // MARK: Input
 
-        @Test func infoPutsTheUpstreamDataInTheEnvelopeAndNormalisesTheURL() async throws {
+        @Test func infoPutsTheDownloadersWholeAnswerInTheEnvelopeAndNormalisesTheURL() async throws {
             try await YouTubeHarness.run { host, fake in
                 let answer = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://youtu.be/dQw4w9WgXcQ?t=42","id":"ref-1"}"#)
                 #expect(answer.status == 200)
@@ -22,11 +22,15 @@ extension LiveYouTubeTests {
                 #expect(envelope["id"] == "ref-1")
                 #expect(envelope["message"] == "success")
                 #expect(envelope["endpoint"] == "/v1/media/youtube/info")
-                #expect(envelope["response"]?["videoId"] == "dQw4w9WgXcQ")
-                #expect(envelope["response"]?["author"]?["name"] == "Someone")
-                #expect(envelope["response"]?["success"] == nil)
+                // As the original: the downloader's JSON as it came, every member in its order.
+                let response = try #require(envelope["response"]?.objectValue)
+                #expect(response.keys == ["success", "data", "timestamp", "cache"])
+                #expect(response["success"] == true)
+                #expect(response["cache"] == ["hit": false, "age": 0])
+                #expect(response["data"]?.objectValue?.keys.first == "videoId")
+                #expect(response["data"]?["videoId"] == "dQw4w9WgXcQ")
+                #expect(response["data"]?["author"]?["name"] == "Someone")
                 #expect(fake.stats.lastBody(.info) == ["url": "https://www.youtube.com/watch?v=dQw4w9WgXcQ"])
-                #expect(fake.count(.healthz) == 0)
             }
         }
 
@@ -44,11 +48,12 @@ extension LiveYouTubeTests {
                     #expect(delivered["job_id"] == .string(jobID))
                     #expect(delivered["code"] == 200)
                     #expect(delivered["id"] == "queued-1")
-                    #expect(delivered["response"]?["videoId"] == "dQw4w9WgXcQ")
+                    #expect(delivered["response"]?["data"]?["videoId"] == "dQw4w9WgXcQ")
+                    #expect(delivered["response"]?["success"] == true)
                     #expect(fake.count(.info) == 1)
                     let status = try await host.request(.post, "/v1/toolkit/job/status", json: #"{"job_id":"\#(jobID)"}"#)
                     #expect(status.json?["response"]?["job_status"] == "done")
-                    #expect(status.json?["response"]?["response"]?["response"]?["videoId"] == "dQw4w9WgXcQ")
+                    #expect(status.json?["response"]?["response"]?["response"]?["data"]?["videoId"] == "dQw4w9WgXcQ")
                 }
             }
         }
@@ -70,7 +75,7 @@ extension LiveYouTubeTests {
                 }
                 let info = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://vimeo.com/123"}"#)
                 #expect(info.json?["message"]?.stringValue?.contains("YouTube video URL") == true)
-                #expect(fake.stats.requests.isEmpty)
+                #expect(fake.count(.info) + fake.count(.mp3) + fake.count(.mp4) == 0)
             }
         }
 
@@ -86,27 +91,73 @@ extension LiveYouTubeTests {
             }
         }
 
-        @Test func discoveryDescribesTheServiceWithoutSecrets() async throws {
-            try await YouTubeHarness.run(["YOUTUBE_RETRY_ATTEMPTS": "4"], serviceURL: nil) { host, fake in
-                let answer = try await host.request(.get, "/v1/media/youtube")
-                #expect(answer.status == 200)
-                let document = try #require(answer.json)
-                #expect(document["service"] == "youtube")
-                #expect(document["endpoints"]?.arrayValue?.count == 5)
-                #expect(document["backend"]?["url"]?.stringValue == fake.baseURL)
-                #expect(document["backend"]?["circuit"]?["state"] == "closed")
-                #expect(document["configuration"]?["retry_attempts"] == 4)
-                #expect(document["configuration"]?["retry_delay"] == 0.01)
-                #expect(!answer.text.contains(host.apiKey))
-                // Discovery never waits for a probe: the first one starts in the background.
-                #expect(document["backend"]?["health"]?["status"] == "unknown")
-                try await fake.waitUntil { $0.count(.healthz) == 1 }
-                #expect(try await host.request(.get, "/v1/media/youtube/health").status == 200)
-                let later = try await host.request(.get, "/v1/media/youtube")
-                #expect(later.json?["backend"]?["health"]?["status"] == "healthy")
-                #expect(fake.count(.healthz) == 1)
-                let unauthenticated = try await host.request(.get, "/v1/media/youtube", key: nil)
-                #expect(unauthenticated.status == 401)
+        /// The original integration's discovery and health documents, from the health cache, with
+        /// the service URL's credentials kept out of both.
+        @Test func discoveryAndHealthAnswerTheOriginalsShapesWithoutSecrets() async throws {
+            try await FakeDownloader.withRunning { fake in
+                var environment = YouTubeHarness.fastSettings
+                environment["YOUTUBE_RETRY_ATTEMPTS"] = "4"
+                environment["YOUTUBE_SERVICE_URL"] = "http://relay:s3cr3t@127.0.0.1:\(fake.port)"
+                try await LiveHost.withRunning(
+                    manifestPath: YouTubeHarness.repositoryRoot.appendingPathComponent("routes.json").path, environment: environment,
+                    catalog: .withBuiltIns([YouTubeModule.self])
+                ) { host in
+                    // Health waits for the first probe (started with the host); discovery never does.
+                    let health = try await host.request(.get, "/v1/media/youtube/health")
+                    #expect(health.status == 200)
+                    let healthy = try #require(health.json?.objectValue)
+                    #expect(Array(healthy.keys.prefix(4)) == ["status", "microservice", "url", "timeout"])
+                    #expect(healthy["status"] == "healthy")
+                    #expect(healthy["microservice"]?["service"] == "youtube-downloader")
+                    #expect(healthy["microservice"]?["status"] == "healthy")
+                    #expect(healthy["url"] == .string(fake.baseURL))
+                    #expect(healthy["timeout"] == 5)
+
+                    let answer = try await host.request(.get, "/v1/media/youtube")
+                    #expect(answer.status == 200)
+                    let document = try #require(answer.json?.objectValue)
+                    #expect(Array(document.keys.prefix(7)) == [
+                        "service", "version", "microservice_url", "microservice_healthy", "microservice_info", "endpoints", "configuration",
+                    ])
+                    #expect(document["service"] == "YouTube Integration")
+                    #expect(document["version"] == .string(RouteHostVersion.current))
+                    #expect(document["microservice_url"] == .string(fake.baseURL))
+                    #expect(document["microservice_healthy"] == true)
+                    #expect(document["microservice_info"]?["service"] == "youtube-downloader")
+                    #expect(document["microservice_info"]?["endpoints"]?.arrayValue?.count == 4)
+                    #expect(document["endpoints"] == [
+                        "/v1/media/youtube": "GET - Service information",
+                        "/v1/media/youtube/health": "GET - Health check",
+                        "/v1/media/youtube/info": "POST - Get video information",
+                        "/v1/media/youtube/mp3": "POST - Download audio as MP3 (streaming)",
+                        "/v1/media/youtube/mp4": "POST - Download video as MP4 (streaming)",
+                    ])
+                    #expect(document["configuration"]?["timeout"] == 5)
+                    #expect(document["configuration"]?["retry_attempts"] == 4)
+                    #expect(document["configuration"]?["retry_delay"] == 0.01)
+                    #expect(document["backend"]?["circuit"]?["state"] == "closed")
+                    #expect(document["routes"]?.arrayValue?.count == 5)
+                    for text in [health.text, answer.text] {
+                        #expect(!text.contains("s3cr3t") && !text.contains("relay@"), "\(text)")
+                        #expect(!text.contains(host.apiKey))
+                    }
+                    #expect(fake.count(.healthz) == 1 && fake.count(.root) == 1, "discovery reads the cache")
+
+                    // Unhealthy: 503 with the reason, and discovery says so without details.
+                    fake.set(.alwaysFail(status: 503), for: .healthz)
+                    let unhealthy = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
+                    #expect(unhealthy.status == 503)
+                    let failed = try #require(unhealthy.json?.objectValue)
+                    #expect(Array(failed.keys.prefix(3)) == ["status", "error", "url"])
+                    #expect(failed["status"] == "unhealthy")
+                    #expect(failed["error"] == "HTTP 503 (unhealthy)")
+                    let later = try await host.request(.get, "/v1/media/youtube")
+                    #expect(later.json?["microservice_healthy"] == false)
+                    #expect(later.json?["microservice_info"] == .object([:]))
+
+                    let unauthenticated = try await host.request(.get, "/v1/media/youtube", key: nil)
+                    #expect(unauthenticated.status == 401)
+                }
             }
         }
 
@@ -174,7 +225,9 @@ extension LiveYouTubeTests {
                 #expect(ContinuousClock.now - started < .seconds(2))
                 let health = try await host.request(.get, "/v1/media/youtube/health")
                 #expect(health.status == 503)
-                #expect(health.json?["reason"] == "could not connect to the service")
+                #expect(health.json?["status"] == "unavailable")
+                #expect(health.json?["error"] == "could not connect to the service")
+                #expect(health.json?["url"] == .string(closedPort))
             }
         }
 
@@ -277,7 +330,7 @@ extension LiveYouTubeTests {
                     let answer = try await host.request(.get, "/v1/media/youtube/health")
                     #expect(answer.status == 200)
                     #expect(answer.json?["status"] == "healthy")
-                    #expect(answer.json?["upstream"]?["service"] == "youtube-downloader")
+                    #expect(answer.json?["microservice"]?["service"] == "youtube-downloader")
                 }
                 #expect(fake.count(.healthz) == 1)
 
@@ -315,7 +368,8 @@ extension LiveYouTubeTests {
                 let unhealthy = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
                 #expect(fake.count(.healthz) == 4)
                 #expect(unhealthy.status == 503)
-                #expect(unhealthy.json?["reason"] == "HTTP 503 (unhealthy)")
+                #expect(unhealthy.json?["status"] == "unhealthy")
+                #expect(unhealthy.json?["error"] == "HTTP 503 (unhealthy)")
                 let hostHealth = try await host.request(.get, "/health", key: nil)
                 #expect(hostHealth.json?["modules"]?["youtube"]?["status"] == "unhealthy")
                 #expect(hostHealth.json?["status"] == "degraded")

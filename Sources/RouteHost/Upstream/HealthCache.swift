@@ -22,14 +22,23 @@ public final class HealthCache: Sendable {
         public var reason: String?
         /// The probe's answer when it was JSON (the upstream's own health document).
         public var details: JSONValue?
+        /// Whether the upstream answered at all (an unhealthy one that answered is reachable).
+        public var reachable: Bool
+        /// The answer of `GET <infoPath>` when the probe was healthy and that answer was JSON.
+        public var serviceInfo: JSONValue?
         public var checkedAt: Date
         /// How long the probe took.
         public var latency: Duration
 
-        public init(healthy: Bool, reason: String? = nil, details: JSONValue? = nil, checkedAt: Date = Date(), latency: Duration = .zero) {
+        public init(
+            healthy: Bool, reason: String? = nil, details: JSONValue? = nil, reachable: Bool? = nil, serviceInfo: JSONValue? = nil,
+            checkedAt: Date = Date(), latency: Duration = .zero
+        ) {
             self.healthy = healthy
             self.reason = reason
             self.details = details
+            self.reachable = reachable ?? healthy
+            self.serviceInfo = serviceInfo
             self.checkedAt = checkedAt
             self.latency = latency
         }

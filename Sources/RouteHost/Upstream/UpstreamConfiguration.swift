@@ -48,6 +48,9 @@ public struct UpstreamConfiguration: Sendable {
     public var breakerCooldown: Duration
     /// The path probed by health checks.
     public var healthPath: String
+    /// A path describing the service (its name, version, ...), fetched with each healthy probe
+    /// and kept in the health cache (``HealthCache/Snapshot/serviceInfo``); nil: not fetched.
+    public var infoPath: String?
     public var healthTTL: Duration
     public var healthTimeout: Duration
     public var poolSize: Int
@@ -123,6 +126,7 @@ public struct UpstreamConfiguration: Sendable {
     public var json: JSONValue {
         var object = JSONObject()
         object["service_url"] = .string(Self.redacted(baseURL))
+        object["timeout"] = Self.seconds(headTimeout)
         object["service_timeout"] = Self.seconds(headTimeout)
         object["connect_timeout"] = Self.seconds(connectTimeout)
         object["stream_idle_timeout"] = Self.seconds(streamIdleTimeout)
