@@ -51,7 +51,7 @@ public struct OpenAPIDocument: Sendable {
         let hasBody = manifest.hasBody
         if hasBody {
             operation["requestBody"] = [
-                "required": true,
+                "required": .bool(manifest.bodyRequired),
                 "content": ["application/json": ["schema": manifest.schema?.json ?? ["type": "object"]]],
             ]
         }

@@ -53,6 +53,9 @@ public struct RouteManifest: Sendable {
     public var auth: Bool
     public var queue: QueuePolicy
     public var stream: Bool
+    /// Whether a request must carry a JSON body (`"body": "required"`, the default for methods
+    /// with a body); with `"body": "optional"`, none (or `null`) reads as `{}`.
+    public var bodyRequired: Bool
     public var rateLimit: RateLimitRule?
     public var description: String?
     public var pointer: JSONPointer

@@ -72,7 +72,7 @@ private struct ManifestChecker {
 
     static let topKeys = ["version", "modules", "$schema", "description"]
     static let moduleKeys = ["name", "plugin", "prefix", "config", "enabled", "description", "routes"]
-    static let routeKeys = ["method", "path", "handler", "schema", "auth", "queue", "stream", "rate_limit", "description"]
+    static let routeKeys = ["method", "path", "handler", "schema", "auth", "queue", "stream", "body", "rate_limit", "description"]
     static let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
     init(manifest: Manifest, environment: EnvironmentValues, baseDirectory: String, formatAssertion: Bool) {
@@ -233,6 +233,18 @@ private struct ManifestChecker {
             }
         }
         let bodyless = method.map { !RouteManifest.hasBody($0) } ?? false
+        var bodyRequired = !bodyless
+        if let text = string(object, "body", at: pointer, required: false, fix: "write \"body\": \"required\" or \"optional\"") {
+            switch text {
+            case "required", "optional":
+                bodyRequired = text == "required"
+                if bodyless {
+                    error(pointer.appending("body"), "a \(method!.rawValue) route has no body", fix: "remove \"body\", or use POST")
+                }
+            default:
+                error(pointer.appending("body"), "unknown body policy '\(text)'", fix: "use \"required\" or \"optional\"")
+            }
+        }
         if queue == .webhook && stream {
             error(pointer.appending("queue"), "a streaming route cannot be queued", fix: "remove \"queue\" or \"stream\"")
         }
@@ -263,7 +275,8 @@ private struct ManifestChecker {
         }
         return RouteManifest(
             method: method, path: path, fullPath: normalisedFullPath, handler: handler, schema: schema,
-            auth: auth, queue: queue, stream: stream, rateLimit: rateLimit, description: description, pointer: pointer)
+            auth: auth, queue: queue, stream: stream, bodyRequired: bodyRequired, rateLimit: rateLimit, description: description,
+            pointer: pointer)
     }
 
     /// Reads an inline schema, or one from a file relative to the manifest, and checks it compiles.

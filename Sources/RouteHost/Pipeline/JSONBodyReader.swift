@@ -8,7 +8,8 @@ import JSONSchema
 ///   other type: 415 saying to send `Content-Type: application/json`;
 /// - a `Content-Length` above the limit: 413 before a byte is read; a body that grows past it: 413;
 /// - empty or falsy (`null`, `false`, `0`, `""`, `{}`, `[]`, as Python sees it): 400
-///   `Missing JSON in request`;
+///   `Missing JSON in request`; for a route whose body is optional (`"body": "optional"`), an
+///   empty body or `null` reads as `{}`, and other falsy values go on to the schema;
 /// - malformed JSON, invalid UTF-8, duplicate keys, nesting past the limit: 400 with the line,
 ///   column and byte offset.
 public struct JSONBodyReader: Sendable {
@@ -20,7 +21,8 @@ public struct JSONBodyReader: Sendable {
         self.maxDepth = maxDepth
     }
 
-    public func read(_ request: inout Request) async throws -> JSONValue {
+    /// - Parameter optional: the route's body is optional (see above).
+    public func read(_ request: inout Request, optional: Bool = false) async throws -> JSONValue {
         try checkContentType(request.headers[.contentType])
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBytes {
             throw tooLarge
@@ -31,12 +33,15 @@ public struct JSONBodyReader: Sendable {
         } catch is NIOTooManyBytesError {
             throw tooLarge
         }
-        return try parse(buffer.readableBytesView)
+        return try parse(buffer.readableBytesView, optional: optional)
     }
 
     /// Parses a collected body.
-    public func parse(_ bytes: some Collection<UInt8>) throws(RouteFailure) -> JSONValue {
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw Self.missingJSON }
+    public func parse(_ bytes: some Collection<UInt8>, optional: Bool = false) throws(RouteFailure) -> JSONValue {
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            if optional { return .object([:]) }
+            throw Self.missingJSON
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes, options: .init(maxDepth: maxDepth, allowDuplicateKeys: false))
@@ -48,6 +53,7 @@ public struct JSONBodyReader: Sendable {
             body["offset"] = .number(JSONNumber(error.location.offset))
             throw RouteFailure(.badRequest, message: body["message"]!, body: .object(body))
         }
+        if optional { return value == .null ? .object([:]) : value }
         if value.isFalsy { throw Self.missingJSON }
         return value
     }

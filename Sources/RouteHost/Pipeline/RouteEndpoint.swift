@@ -30,7 +30,7 @@ struct RouteEndpoint: HTTPResponder {
         var request = request
         var payload = JSONValue.null
         if hasBody {
-            payload = try await bodyReader.read(&request)
+            payload = try await bodyReader.read(&request, optional: !route.bodyRequired)
             try validator?.validate(payload)
         }
         let handlerRequest = HandlerRequest(
@@ -68,6 +68,8 @@ struct RouteEndpoint: HTTPResponder {
         } catch let full as JobQueueFull {
             var envelope = Envelope(endpoint: route.fullPath, code: 429, fields: fields)
             envelope.id = request.payload["id"] ?? .null
+            // As the original: a fresh id for a job that was refused, never stored (status: 404).
+            envelope.jobID = request.jobID
             envelope.message = .string("MAX_QUEUE_LENGTH (\(full.limit)) reached")
             return .json(envelope.json, status: .tooManyRequests, headers: [.retryAfter: String(full.retryAfter)])
         }

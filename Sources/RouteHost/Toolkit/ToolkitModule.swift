@@ -56,14 +56,17 @@ public struct ToolkitModule: RouteModule {
     /// `queue_id` and `process_id` name the process that ran the job, as its stored envelope
     /// says (`queue_id`, `pid`), so they stay right after a restart; a job not finished yet has
     /// no envelope and gets this process's.
+    ///
+    /// Any string `job_id` is accepted, as the original accepts it; one that is not a UUID names
+    /// no job (ids are UUIDs) and gets the not-found answer without a lookup. Only the job store
+    /// is ever read.
     func jobStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
-        let jobID = request.payload["job_id"]?.stringValue ?? ""
-        guard UUID(uuidString: jobID) != nil else {
-            throw RouteFailure(.badRequest, "Invalid payload: 'job_id' must be a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")
+        guard let jobID = request.payload["job_id"]?.stringValue else {
+            throw RouteFailure(.badRequest, "Invalid payload: 'job_id' must be a string, the job_id of an earlier answer")
         }
-        guard let job = try await host.jobs.job(id: jobID.lowercased()) else {
-            throw RouteFailure(.notFound, message: .object(JSONObject([("error", "Job not found"), ("job_id", .string(jobID))])))
-        }
+        let notFound = RouteFailure(.notFound, message: .object(JSONObject([("error", "Job not found"), ("job_id", .string(jobID))])))
+        guard UUID(uuidString: jobID) != nil else { throw notFound }
+        guard let job = try await host.jobs.job(id: jobID.lowercased()) else { throw notFound }
         var response = JSONObject()
         response["job_status"] = .string(job.status.rawValue)
         response["job_id"] = .string(job.id)
@@ -77,6 +80,8 @@ public struct ToolkitModule: RouteModule {
         return HandlerResponse(.object(response))
     }
 
+    /// `{job_id: status}` for the jobs updated in the last `since_seconds` (default 600). Members
+    /// other than `since_seconds` (the original's clients send `job_ids`) are ignored.
     func jobsStatus(_ request: HandlerRequest) async throws -> HandlerResponse {
         var since = 600
         if let value = request.payload["since_seconds"] {

@@ -150,6 +150,11 @@ struct JobQueueTests {
                     #expect(refused.json["code"] == 429)
                     #expect(refused.json["message"] == "MAX_QUEUE_LENGTH (2) reached")
                     #expect(refused.json["id"] == "x")
+                    // A fresh job_id, as the original's; never stored.
+                    let refusedID = try #require(refused.json["job_id"]?.stringValue)
+                    #expect(UUID(uuidString: refusedID) != nil && refusedID.dropFirst(14).first == "4", "\(refusedID)")
+                    #expect(!([firstID] + queued).contains(refusedID))
+                    #expect(try await host.post("/v1/toolkit/job/status", ["job_id": .string(refusedID)]).status == 404)
                     let retryAfter = try #require(refused.headers.first(name: "Retry-After").flatMap { Int($0) })
                     #expect(retryAfter >= 1 && retryAfter <= 60)
 
@@ -179,9 +184,20 @@ struct JobQueueTests {
                     #expect(missing.json["message"] == ["error": "Job not found", "job_id": .string(unknown)])
                     #expect(missing.json["response"] == .null)
 
-                    for bad: JSONValue in ["../../etc/passwd", "1234", "", 5] {
+                    // Any string names a job or not, as in the original: the not-found envelope with
+                    // the id as sent, `id` echoed; nothing outside the store is read.
+                    for name in ["test-123", "../../etc/passwd", "1234", "", UUID().uuidString] {
+                        let answer = try await host.post("/v1/toolkit/job/status", ["job_id": .string(name), "id": "ref-7"])
+                        #expect(answer.status == 404, "\(name)")
+                        #expect(answer.json["message"] == ["error": "Job not found", "job_id": .string(name)])
+                        #expect(answer.json["id"] == "ref-7")
+                        #expect(answer.json["response"] == .null)
+                    }
+                    // Only a job_id that is not a string is invalid.
+                    for bad: JSONValue in [5, .null, ["x"], true] {
                         let answer = try await host.post("/v1/toolkit/job/status", ["job_id": bad])
                         #expect(answer.status == 400, "\(bad)")
+                        #expect(answer.json["message"]?.stringValue?.hasPrefix("Invalid payload: ") == true, "\(answer.json)")
                     }
 
                     TestGates.open(gate)
@@ -213,6 +229,17 @@ struct JobQueueTests {
                 for bad: JSONValue in [-1, 1.5, "600", .null, true] {
                     let answer = try await host.post("/v1/toolkit/jobs/status", ["since_seconds": bad])
                     #expect(answer.status == 400, "\(bad)")
+                }
+
+                // What the original's clients send: no body, `{}`, `null`, unknown members: the default window.
+                for text: String? in [nil, "", "{}", "null", #"{"job_ids":["a","b"]}"#] {
+                    let answer = try await host.post("/v1/toolkit/jobs/status", text: text)
+                    #expect(answer.status == 200, "\(text ?? "no body")")
+                    for id in ids { #expect(answer.json["response"]?[id] == "done", "\(text ?? "no body")") }
+                }
+                // A body that is not an object is still refused.
+                for text in ["[]", "0", "\"x\""] {
+                    #expect(try await host.post("/v1/toolkit/jobs/status", text: text).status == 400, "\(text)")
                 }
             }
         }

@@ -21,8 +21,10 @@ final class JobsHost: Sendable {
             { "name": "toolkit", "plugin": "toolkit", "prefix": "/v1/toolkit",
               "routes": [
                 { "method": "GET", "path": "/test", "handler": "test" },
-                { "method": "POST", "path": "/job/status", "handler": "job_status" },
-                { "method": "POST", "path": "/jobs/status", "handler": "jobs_status" } ] },
+                { "method": "POST", "path": "/job/status", "handler": "job_status",
+                  "schema": { "type": "object", "required": ["job_id"], "properties": { "job_id": { "type": "string" } } } },
+                { "method": "POST", "path": "/jobs/status", "handler": "jobs_status", "body": "optional",
+                  "schema": { "type": "object", "properties": { "since_seconds": { "type": "integer", "minimum": 0 } } } } ] },
             { "name": "jobtest", "plugin": "jobtest", "prefix": "/v1/test",
               "routes": [
                 { "method": "POST", "path": "/work", "handler": "work", "queue": "webhook" },
@@ -107,11 +109,18 @@ protocol JobHostClient: Sendable {
 extension JobHostClient {
     /// POSTs `body` to `path` with the API key; returns the status, headers and JSON.
     func post(_ path: String, _ body: JSONValue) async throws -> JobsResponse {
+        try await post(path, text: String(decoding: body.serialized(), as: UTF8.self))
+    }
+
+    /// POSTs `text` as the body (nil: no body and no `Content-Type`, as `curl -X POST` sends).
+    func post(_ path: String, text: String?) async throws -> JobsResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: body.serialized()))
+        if let text {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: text))
+        }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return JobsResponse(status: Int(response.status.code), headers: response.headers, json: try JSONParser.parse(Array(buffer: bytes)))

@@ -74,6 +74,14 @@ import Testing
         #expect(lower == [#"routes.json:7:21: error: method 'get' must be uppercase (write "GET")"#])
     }
 
+    @Test func bodyPolicy() {
+        let unknown = diagnostics(module(#"        { "method": "POST", "path": "/say", "handler": "echo", "body": "maybe" }"#))
+        #expect(unknown == [#"routes.json:7:72: error: unknown body policy 'maybe' (use "required" or "optional")"#], "\(unknown)")
+        let bodyless = diagnostics(module(#"        { "method": "GET", "path": "/plain", "handler": "plain", "body": "optional" }"#))
+        #expect(bodyless == [#"routes.json:7:74: error: a GET route has no body (remove "body", or use POST)"#], "\(bodyless)")
+        #expect(diagnostics(module(#"        { "method": "POST", "path": "/say", "handler": "echo", "body": "optional" }"#)) == [])
+    }
+
     @Test func badPath() {
         let result = diagnostics(module(#"        { "method": "GET", "path": "plain/", "handler": "plain" }"#))
         #expect(result.first?.hasPrefix("routes.json:7:36: error: path 'plain/' is not valid") == true)
