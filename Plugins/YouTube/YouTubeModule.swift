@@ -86,9 +86,12 @@ public struct YouTubeModule: RouteModule {
 
     public var handlers: [String: RouteHandler] {
         [
-            "discovery": .plain { _ in HandlerResponse(discoveryDocument()) },
-            "health": .plain { request in await backend.healthAnswer(refresh: Self.wantsRefresh(request.uri)) },
-            "info": .envelope { request in try await info(request) },
+            "discovery": RouteHandler.plain { _ in HandlerResponse(discoveryDocument()) }
+                .documented(schema: YouTubeResultSchemas.discovery, example: YouTubeResultSchemas.discoveryExample),
+            "health": RouteHandler.plain { request in await backend.healthAnswer(refresh: Self.wantsRefresh(request.uri)) }
+                .documented(schema: YouTubeResultSchemas.health, example: YouTubeResultSchemas.healthExample),
+            "info": RouteHandler.envelope { request in try await info(request) }
+                .documented(schema: YouTubeResultSchemas.info, example: YouTubeResultSchemas.infoExample),
             "mp3": .stream { request in try await stream(.mp3, request) },
             "mp4": .stream { request in try await stream(.mp4, request) },
         ]

@@ -1,6 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import JSONSchema
+import NIOCore
 import RouteHost
 import RouteHostTestSupport
 import Testing
@@ -158,6 +160,52 @@ extension LiveYouTubeTests {
                     let unauthenticated = try await host.request(.get, "/v1/media/youtube", key: nil)
                     #expect(unauthenticated.status == 401)
                 }
+            }
+        }
+
+        /// The checks the original integration's live test script makes, and its clients' job
+        /// calls, against the repository's routes.json and a downloader: they pass unchanged.
+        @Test func theOriginalIntegrationsLiveChecksPass() async throws {
+            try await YouTubeHarness.run { host, _ in
+                // 1. Service discovery lists the five endpoints by full path.
+                let discovery = try await host.request(.get, "/v1/media/youtube")
+                #expect(discovery.status == 200)
+                let endpoints = try #require(discovery.json?["endpoints"]?.objectValue)
+                for path in ["/v1/media/youtube", "/v1/media/youtube/health", "/v1/media/youtube/info",
+                             "/v1/media/youtube/mp3", "/v1/media/youtube/mp4"] {
+                    #expect(endpoints[path] != nil, "\(path) in endpoints")
+                }
+                // 2. Health.
+                let health = try await host.request(.get, "/v1/media/youtube/health")
+                #expect(health.status == 200)
+                #expect(health.json?["status"] == "healthy")
+                // 3. No key, no service.
+                #expect(try await host.request(.get, "/v1/media/youtube", key: nil).status == 401)
+                // 4. A URL that is not YouTube's.
+                #expect(try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://vimeo.com/123456"}"#).status == 400)
+                // 5. A YouTube URL: the downloader's answer, read as response.data.videoId.
+                let info = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"https://www.youtube.com/watch?v=dQw4w9WgXcQ"}"#)
+                #expect(info.status == 200)
+                #expect(info.json?["response"]?["success"] == true)
+                #expect(info.json?["response"]?["data"]?["videoId"] == "dQw4w9WgXcQ")
+                let jobID = try #require(info.json?["job_id"]?.stringValue)
+
+                // The job calls of its clients' smoke scripts.
+                var noBody = HTTPClientRequest(url: host.baseURL + "/v1/toolkit/jobs/status")
+                noBody.method = .POST
+                noBody.headers.add(name: "X-API-Key", value: host.apiKey)
+                let window = try await host.client.execute(noBody, timeout: .seconds(30))
+                #expect(window.status == .ok)
+                let listed = try JSONParser.parse(Array(buffer: try await window.body.collect(upTo: 1 << 20)))
+                #expect(listed["response"]?[jobID] == "done")
+                let ignored = try await host.request(.post, "/v1/toolkit/jobs/status", json: #"{"job_ids":["\#(jobID)"]}"#)
+                #expect(ignored.status == 200)
+                let unknown = try await host.request(.post, "/v1/toolkit/job/status", json: #"{"job_id":"test-123","id":"smoke"}"#)
+                #expect(unknown.status == 404)
+                #expect(unknown.json?["message"] == ["error": "Job not found", "job_id": "test-123"])
+                #expect(unknown.json?["id"] == "smoke")
+                let known = try await host.request(.post, "/v1/toolkit/job/status", json: #"{"job_id":"\#(jobID)"}"#)
+                #expect(known.json?["response"]?["response"]?["response"]?["data"]?["videoId"] == "dQw4w9WgXcQ")
             }
         }
 

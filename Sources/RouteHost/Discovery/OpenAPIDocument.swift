@@ -61,9 +61,15 @@ public struct OpenAPIDocument: Sendable {
             responses["200"] = ["description": "The streamed file", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]]
             responses["206"] = ["description": "Part of the file (Range requests)", "content": ["application/octet-stream": ["schema": ["type": "string", "format": "binary"]]]]
         case .plain:
-            responses["200"] = Self.jsonResponse("Success", schema: ["type": "object"])
+            responses["200"] = Self.jsonResponse("Success", schema: route.handler.resultSchema ?? ["type": "object"], example: route.handler.resultExample)
         case .envelope:
-            responses["200"] = Self.jsonResponse("The envelope; `response` holds the result", schema: ["$ref": "#/components/schemas/Envelope"])
+            var schema: JSONValue = ["$ref": "#/components/schemas/Envelope"]
+            if let result = route.handler.resultSchema {
+                schema = ["allOf": [schema, ["properties": ["response": result]]]]
+            }
+            responses["200"] = Self.jsonResponse(
+                "The envelope; `response` holds the result", schema: schema,
+                example: route.handler.resultExample.map { Self.envelopeExample(endpoint: manifest.fullPath, response: $0) })
         }
         if manifest.queue == .webhook {
             responses["202"] = Self.jsonResponse("Queued: the result is POSTed to webhook_url", schema: ["$ref": "#/components/schemas/Accepted"])
@@ -88,8 +94,19 @@ public struct OpenAPIDocument: Sendable {
         return route.method.rawValue.lowercased() + "_" + String(path)
     }
 
-    static func jsonResponse(_ description: String, schema: JSONValue) -> JSONValue {
-        ["description": .string(description), "content": ["application/json": ["schema": schema]]]
+    static func jsonResponse(_ description: String, schema: JSONValue, example: JSONValue? = nil) -> JSONValue {
+        var media: JSONObject = ["schema": schema]
+        if let example { media["example"] = example }
+        return ["description": .string(description), "content": ["application/json": .object(media)]]
+    }
+
+    /// A sync envelope around `response`, as an example.
+    static func envelopeExample(endpoint: String, response: JSONValue) -> JSONValue {
+        [
+            "endpoint": .string(endpoint), "code": 200, "id": "ref-1", "job_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+            "response": response, "message": "success", "run_time": 0.412, "queue_time": 0, "total_time": 0.412,
+            "pid": 4242, "queue_id": 1, "queue_length": 0, "build_number": "1.0.0",
+        ]
     }
 
     static func errorResponse(_ description: String) -> JSONValue {

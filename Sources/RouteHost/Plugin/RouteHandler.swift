@@ -24,11 +24,24 @@ public struct RouteHandler: Sendable {
     /// as job status turn it off, so that polling does not fill the job store; their envelope
     /// still carries a fresh `job_id`.
     public var recordsJob: Bool
+    /// The JSON Schema of a successful result, for the OpenAPI document: a plain handler's 200
+    /// body, or an envelope handler's `response`. Nil: any object.
+    public var resultSchema: JSONValue?
+    /// An example of that result, shown in the OpenAPI document.
+    public var resultExample: JSONValue?
 
     public init(kind: Kind, envelopeOnAuthFailure: Bool = false, recordsJob: Bool = true) {
         self.kind = kind
         self.envelopeOnAuthFailure = envelopeOnAuthFailure
         self.recordsJob = recordsJob
+    }
+
+    /// This handler with its result described for the OpenAPI document (see ``resultSchema``).
+    public func documented(schema: JSONValue, example: JSONValue? = nil) -> RouteHandler {
+        var handler = self
+        handler.resultSchema = schema
+        handler.resultExample = example
+        return handler
     }
 
     public static func envelope(_ body: @escaping JobHandler) -> Self {
