@@ -28,7 +28,7 @@ struct YouTubeServiceBackend: YouTubeBackend {
             throw ModuleConfigurationError(message: error.description, fix: "fix the variable in the environment or .env")
         }
         settings.infoPath = "/"
-        upstream = UpstreamClient(configuration: settings, httpClients: context.httpClients, logger: context.logger)
+        upstream = UpstreamClient(configuration: settings, httpClients: context.httpClients, logger: context.logger, clock: context.clock)
         // Discovery reads the health cache only: its first probe starts now, not at the first request.
         if context.isServing { _ = upstream.health.cached() }
     }

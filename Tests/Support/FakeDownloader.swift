@@ -53,6 +53,8 @@ public final class FakeDownloader: Sendable {
         /// bytes with `pause` after each (a slow but steady answer); with `stallAfter`, only that
         /// many bytes, then nothing more (until the fake stops). Media routes answer normally.
         case trickle(piece: Int, pause: Duration, stallAfter: Int? = nil)
+        /// Wait until `gate` opens before the head, then answer normally.
+        case heldUntil(TestGate)
     }
 
     /// What the media routes send.
@@ -318,6 +320,8 @@ public final class FakeDownloader: Sendable {
             return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         case .slowHead(let delay):
             try await Task.sleep(for: delay)
+        case .heldUntil(let gate):
+            await gate.wait()
         default:
             break
         }

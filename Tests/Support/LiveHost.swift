@@ -34,10 +34,12 @@ public struct LiveHost: Sendable {
     ///
     /// - Parameter socketBufferBytes: `SO_SNDBUF` and `SO_RCVBUF` of every client connection the
     ///   host accepts (see ``SocketBuffers``); nil: the kernel's autotuning.
+    /// - Parameter clock: the time of the modules' breakers and health caches (an adjustable one
+    ///   lets a test move it on instead of sleeping).
     public static func withRunning<T: Sendable>(
         manifest: String, baseDirectory: String = FileManager.default.currentDirectoryPath,
         environment: [String: String] = [:], catalog: PluginCatalog, apiKey: String = "test-key",
-        socketBufferBytes: Int? = nil, _ body: (LiveHost) async throws -> T
+        socketBufferBytes: Int? = nil, clock: HostClock = .system, _ body: (LiveHost) async throws -> T
     ) async throws -> T {
         var values = environment
         values["API_KEY"] = values["API_KEY"] ?? apiKey
@@ -47,20 +49,20 @@ public struct LiveHost: Sendable {
         let loaded = try ManifestLoader(environment: env).load(bytes: Array(manifest.utf8), path: "routes.json", baseDirectory: baseDirectory)
         var logger = Logger(label: "routehost-test")
         logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["ROUTEHOST_TEST_LOG_LEVEL"] ?? "") ?? .critical
-        let server = try RouteHostServer(manifest: loaded, catalog: catalog, environment: env, logger: logger)
+        let server = try RouteHostServer(manifest: loaded, catalog: catalog, environment: env, logger: logger, clock: clock)
         return try await run(server: server, apiKey: values["API_KEY"] ?? apiKey, socketBufferBytes: socketBufferBytes, body)
     }
 
     /// Like ``withRunning(manifest:baseDirectory:environment:catalog:apiKey:_:)`` with a manifest file.
     public static func withRunning<T: Sendable>(
         manifestPath: String, environment: [String: String] = [:], catalog: PluginCatalog, apiKey: String = "test-key",
-        socketBufferBytes: Int? = nil, _ body: (LiveHost) async throws -> T
+        socketBufferBytes: Int? = nil, clock: HostClock = .system, _ body: (LiveHost) async throws -> T
     ) async throws -> T {
         let text = try String(contentsOfFile: manifestPath, encoding: .utf8)
         let directory = URL(fileURLWithPath: manifestPath).deletingLastPathComponent().path
         return try await withRunning(
             manifest: text, baseDirectory: directory, environment: environment, catalog: catalog, apiKey: apiKey,
-            socketBufferBytes: socketBufferBytes, body)
+            socketBufferBytes: socketBufferBytes, clock: clock, body)
     }
 
     private static func run<T: Sendable>(

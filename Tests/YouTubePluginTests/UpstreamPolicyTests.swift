@@ -40,8 +40,10 @@ import Testing
 }
 
 @Suite struct CircuitBreakerTests {
-    @Test func opensAfterTheThresholdAndHalfOpensAfterTheCooldown() async throws {
-        let breaker = CircuitBreaker(threshold: 2, cooldown: .milliseconds(100))
+    /// Time passes on an adjustable clock: no test here depends on how fast it runs.
+    @Test func opensAfterTheThresholdAndHalfOpensAfterTheCooldown() {
+        let clock = HostClock.adjustable()
+        let breaker = CircuitBreaker(threshold: 2, cooldown: .seconds(30), clock: clock)
         for _ in 0..<2 {
             let permit = breaker.acquire()
             #expect(permit == .allowed(trial: false))
@@ -49,8 +51,10 @@ import Testing
         }
         #expect(breaker.snapshot.state == .open)
         guard case .rejected(let retryAfter) = breaker.acquire() else { Issue.record("not rejected"); return }
-        #expect(retryAfter > .zero && retryAfter <= .milliseconds(100))
-        try await Task.sleep(for: .milliseconds(120))
+        #expect(retryAfter > .seconds(29) && retryAfter <= .seconds(30))
+        clock.advance(by: .seconds(29))
+        guard case .rejected = breaker.acquire() else { Issue.record("a trial before the cool-down ended"); return }
+        clock.advance(by: .seconds(1))
         let trial = breaker.acquire()
         #expect(trial == .allowed(trial: true))
         #expect(breaker.snapshot.state == .halfOpen)
@@ -60,20 +64,24 @@ import Testing
         #expect(breaker.snapshot.consecutiveFailures == 0)
     }
 
-    @Test func aFailedTrialReopens() async throws {
-        let breaker = CircuitBreaker(threshold: 1, cooldown: .milliseconds(50))
+    @Test func aFailedTrialReopens() {
+        let clock = HostClock.adjustable()
+        let breaker = CircuitBreaker(threshold: 1, cooldown: .seconds(30), clock: clock)
         breaker.record(.failure, for: breaker.acquire())
-        try await Task.sleep(for: .milliseconds(60))
+        clock.advance(by: .seconds(30))
         let trial = breaker.acquire()
+        #expect(trial == .allowed(trial: true))
         breaker.record(.failure, for: trial)
         #expect(breaker.snapshot.state == .open)
-        guard case .rejected = breaker.acquire() else { Issue.record("not rejected"); return }
+        guard case .rejected(let retryAfter) = breaker.acquire() else { Issue.record("not rejected"); return }
+        #expect(retryAfter > .seconds(29), "a full cool-down again")
     }
 
-    @Test func anAbandonedTrialLetsTheNextRequestTry() async throws {
-        let breaker = CircuitBreaker(threshold: 1, cooldown: .milliseconds(10))
+    @Test func anAbandonedTrialLetsTheNextRequestTry() {
+        let clock = HostClock.adjustable()
+        let breaker = CircuitBreaker(threshold: 1, cooldown: .seconds(30), clock: clock)
         breaker.record(.failure, for: breaker.acquire())
-        try await Task.sleep(for: .milliseconds(20))
+        clock.advance(by: .seconds(30))
         breaker.record(.abandoned, for: breaker.acquire())
         #expect(breaker.acquire() == .allowed(trial: true))
     }

@@ -30,7 +30,7 @@ enum YouTubeHarness {
     /// - Parameter socketBufferBytes: fixed socket buffers for the fake's and the host's accepted
     ///   connections (``SocketBuffers``); nil: the kernel's autotuning.
     static func run(
-        _ settings: [String: String] = [:], serviceURL: String? = nil, socketBufferBytes: Int? = nil,
+        _ settings: [String: String] = [:], serviceURL: String? = nil, socketBufferBytes: Int? = nil, clock: HostClock = .system,
         _ body: (LiveHost, FakeDownloader) async throws -> Void
     ) async throws {
         try await FakeDownloader.withRunning(socketBufferBytes: socketBufferBytes) { fake in
@@ -38,7 +38,7 @@ enum YouTubeHarness {
             environment["YOUTUBE_SERVICE_URL"] = serviceURL ?? fake.baseURL
             try await LiveHost.withRunning(
                 manifestPath: repositoryRoot.appendingPathComponent("routes.json").path, environment: environment,
-                catalog: .withBuiltIns([YouTubeModule.self]), socketBufferBytes: socketBufferBytes
+                catalog: .withBuiltIns([YouTubeModule.self]), socketBufferBytes: socketBufferBytes, clock: clock
             ) { host in
                 try await body(host, fake)
             }

@@ -332,37 +332,40 @@ extension LiveYouTubeTests {
 
         // MARK: Circuit breaker
 
+        /// The cool-down passes on an adjustable clock and the trial is held by a gate: nothing
+        /// here depends on how fast the machine is.
         @Test func breakerOpensHalfOpensAndCloses() async throws {
-            let settings = ["YOUTUBE_BREAKER_THRESHOLD": "2", "YOUTUBE_BREAKER_COOLDOWN": "0.5", "YOUTUBE_RETRY_ATTEMPTS": "2"]
-            try await YouTubeHarness.run(settings) { host, fake in
+            let settings = ["YOUTUBE_BREAKER_THRESHOLD": "2", "YOUTUBE_BREAKER_COOLDOWN": "30", "YOUTUBE_RETRY_ATTEMPTS": "2"]
+            let clock = HostClock.adjustable()
+            try await YouTubeHarness.run(settings, clock: clock) { host, fake in
                 fake.media.size = 100
                 fake.set(.alwaysFail(status: 500), for: .mp3)
                 for _ in 0..<2 {
                     #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 502)
                 }
                 #expect(fake.count(.mp3) == 4, "each request counts once, after its 2 attempts")
-                let started = ContinuousClock.now
                 let refused = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
-                #expect(ContinuousClock.now - started < .milliseconds(200))
                 #expect(refused.status == 503)
                 #expect(refused.json == ["error": "YouTube service is currently unavailable"])
-                #expect(refused.headers[.retryAfter] == "1")
-                #expect(fake.count(.mp3) == 4)
+                #expect(refused.headers[.retryAfter] == "30")
+                #expect(fake.count(.mp3) == 4, "refused without an upstream call")
                 let discovery = try await host.request(.get, "/v1/media/youtube")
                 #expect(discovery.json?["backend"]?["circuit"]?["state"] == "open")
 
                 // Cool-down over: one trial, which fails: open again at once, one more upstream call.
-                try await Task.sleep(for: .milliseconds(600))
+                clock.advance(by: .seconds(30))
                 #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 502)
                 #expect(fake.count(.mp3) == 5, "a trial is a single attempt")
                 #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 503)
 
-                // Next trial is slow; a second request during it is refused; the trial's success closes.
-                try await Task.sleep(for: .milliseconds(600))
-                fake.set(.slowHead(.milliseconds(300)), for: .mp3)
+                // The next trial is held; a second request during it is refused; the trial's success closes.
+                clock.advance(by: .seconds(30))
+                let gate = TestGate()
+                fake.set(.heldUntil(gate), for: .mp3)
                 async let trial = host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
                 try await fake.waitUntil { $0.count(.mp3) == 6 }
                 #expect(try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body()).status == 503)
+                gate.open()
                 #expect(try await trial.status == 200)
                 let closed = try await host.request(.get, "/v1/media/youtube")
                 #expect(closed.json?["backend"]?["circuit"]?["state"] == "closed")
@@ -372,8 +375,12 @@ extension LiveYouTubeTests {
 
         // MARK: Health
 
-        @Test func healthIsCachedSharedAndRefreshable() async throws {
-            try await YouTubeHarness.run(["YOUTUBE_HEALTH_TTL": "0.5"]) { host, fake in
+        /// Lifetimes pass on an adjustable clock and probes are held by gates, so that every step
+        /// is an event the test waits for, not a window it must hit.
+        @Test func healthIsCachedAndRefreshable() async throws {
+            let clock = HostClock.adjustable()
+            try await YouTubeHarness.run(["YOUTUBE_HEALTH_TTL": "10"], clock: clock) { host, fake in
+                // The first probe starts with the host; health waits for it, then answers from the cache.
                 for _ in 0..<5 {
                     let answer = try await host.request(.get, "/v1/media/youtube/health")
                     #expect(answer.status == 200)
@@ -381,40 +388,32 @@ extension LiveYouTubeTests {
                     #expect(answer.json?["microservice"]?["service"] == "youtube-downloader")
                 }
                 #expect(fake.count(.healthz) == 1)
-
                 _ = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
                 #expect(fake.count(.healthz) == 2)
 
-                fake.set(.slowHead(.milliseconds(300)), for: .healthz)
-                try await withThrowingTaskGroup(of: Int.self) { group in
-                    for _ in 0..<5 {
-                        group.addTask { try await host.request(.get, "/v1/media/youtube/health?refresh=true").status }
-                    }
-                    for try await status in group { #expect(status == 200) }
-                }
-                #expect(fake.count(.healthz) == 3, "concurrent refreshes share one probe")
-
-                // Streams and info never probe.
+                // Streams, info and the host's /health never probe.
                 fake.media.size = 100
                 _ = try await host.request(.post, "/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body())
                 _ = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
-                #expect(fake.count(.healthz) == 3)
-
                 let healthyHost = try await host.request(.get, "/health", key: nil)
                 #expect(healthyHost.json?["modules"]?["youtube"]?["status"] == "healthy")
                 #expect(healthyHost.json?["status"] == "healthy")
-                #expect(fake.count(.healthz) == 3)
+                #expect(fake.count(.healthz) == 2)
 
-                // Stale: answered at once from the cache, refreshed in the background.
-                fake.set(.alwaysFail(status: 503), for: .healthz)
-                fake.setDelay(.milliseconds(200), for: .healthz)
-                try await Task.sleep(for: .milliseconds(600))
-                let stale = try await host.request(.get, "/v1/media/youtube/health")
+                // Stale: answered at once from the cache (the probe it starts is held), refreshed behind.
+                let gate = TestGate()
+                fake.set(.heldUntil(gate), for: .healthz)
+                clock.advance(by: .seconds(10))
+                let stale = try await host.request(.get, "/v1/media/youtube/health", timeout: .seconds(10))
                 #expect(stale.status == 200)
-                try await fake.waitUntil { $0.count(.healthz) == 4 }
-                // A forced refresh joins the background probe in flight instead of starting another.
+                try await fake.waitUntil { $0.count(.healthz) == 3 }
+                gate.open()
+                // Joins the held probe or follows it: healthy either way, and no probe is left in flight.
+                #expect(try await host.request(.get, "/v1/media/youtube/health?refresh=true").status == 200)
+
+                // A forced refresh sees the failure; the host reports the module unhealthy.
+                fake.set(.alwaysFail(status: 503), for: .healthz)
                 let unhealthy = try await host.request(.get, "/v1/media/youtube/health?refresh=true")
-                #expect(fake.count(.healthz) == 4)
                 #expect(unhealthy.status == 503)
                 #expect(unhealthy.json?["status"] == "unhealthy")
                 #expect(unhealthy.json?["error"] == "HTTP 503 (unhealthy)")
@@ -422,14 +421,16 @@ extension LiveYouTubeTests {
                 #expect(hostHealth.json?["modules"]?["youtube"]?["status"] == "unhealthy")
                 #expect(hostHealth.json?["status"] == "degraded")
 
-                // Failures are kept a fifth of the TTL (0.1 s).
+                // Failures are kept a fifth of the lifetime (2 s), then refreshed the same way.
                 fake.set(.normal, for: .healthz)
-                try await Task.sleep(for: .milliseconds(100))
-                let staleFailure = try await host.request(.get, "/v1/media/youtube/health")
-                #expect(staleFailure.status == 503)
-                try await fake.waitUntil { $0.count(.healthz) == 5 }
+                let probes = fake.count(.healthz)
+                clock.advance(by: .seconds(1.9))
+                #expect(try await host.request(.get, "/v1/media/youtube/health").status == 503)
+                #expect(fake.count(.healthz) == probes, "still fresh")
+                clock.advance(by: .seconds(0.1))
+                #expect(try await host.request(.get, "/v1/media/youtube/health").status == 503, "the stale failure, at once")
+                try await fake.waitUntil { $0.count(.healthz) == probes + 1 }
                 #expect(try await host.request(.get, "/v1/media/youtube/health?refresh=true").status == 200)
-                #expect(fake.count(.healthz) == 5)
                 let recovered = try await host.request(.get, "/health", key: nil)
                 #expect(recovered.json?["modules"]?["youtube"]?["status"] == "healthy")
                 #expect(recovered.json?["status"] == "healthy")

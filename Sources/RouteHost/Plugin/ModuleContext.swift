@@ -17,21 +17,26 @@ public struct ModuleContext: Sendable {
     public var httpClients: HTTPClientFactory
     /// False while `routehost check` builds the module: don't start background work then.
     public var isServing: Bool
+    /// The time for the module's timed state (``CircuitBreaker``, ``HealthCache``); tests move it.
+    public var clock: HostClock
     /// The host's internals, for the built-in modules only.
     let host: HostServices?
 
     public init(
         moduleName: String, prefix: String, logger: Logger, environment: EnvironmentValues,
-        httpClients: HTTPClientFactory, isServing: Bool
+        httpClients: HTTPClientFactory, isServing: Bool, clock: HostClock = .system
     ) {
-        self.init(moduleName: moduleName, prefix: prefix, logger: logger, environment: environment, httpClients: httpClients, isServing: isServing, host: nil)
+        self.init(
+            moduleName: moduleName, prefix: prefix, logger: logger, environment: environment, httpClients: httpClients,
+            isServing: isServing, clock: clock, host: nil)
     }
 
     init(
         moduleName: String, prefix: String, logger: Logger, environment: EnvironmentValues,
-        httpClients: HTTPClientFactory, isServing: Bool, host: HostServices?
+        httpClients: HTTPClientFactory, isServing: Bool, clock: HostClock, host: HostServices?
     ) {
         self.host = host
+        self.clock = clock
         self.moduleName = moduleName
         self.prefix = prefix
         self.logger = logger

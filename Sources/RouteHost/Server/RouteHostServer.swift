@@ -32,16 +32,17 @@ public final class RouteHostServer: Sendable {
     /// - Parameters:
     ///   - isServing: false for `routehost check`: modules are created but start nothing.
     ///   - jobs: the job service; defaults to a ``DurableJobService`` on `LOCAL_STORAGE_PATH/jobs.sqlite`.
+    ///   - clock: the time of the modules' timed state (tests pass an adjustable one).
     public convenience init(
         manifest: Manifest, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
-        isServing: Bool = true, jobs: (any JobService)? = nil
+        isServing: Bool = true, jobs: (any JobService)? = nil, clock: HostClock = .system
     ) throws {
-        try self.init(manifest: manifest, diagnostics: [], catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+        try self.init(manifest: manifest, diagnostics: [], catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs, clock: clock)
     }
 
     init(
         manifest: Manifest, diagnostics: [ManifestDiagnostic], catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger,
-        isServing: Bool, jobs: (any JobService)?
+        isServing: Bool, jobs: (any JobService)?, clock: HostClock
     ) throws {
         let configuration = try HostConfiguration(environment: environment)
         self.configuration = configuration
@@ -65,7 +66,7 @@ public final class RouteHostServer: Sendable {
             moduleLogger[metadataKey: "module"] = .string(module.name)
             return ModuleContext(
                 moduleName: module.name, prefix: module.prefix, logger: moduleLogger, environment: environment,
-                httpClients: httpClients, isServing: isServing, host: services)
+                httpClients: httpClients, isServing: isServing, clock: clock, host: services)
         }
         services.registry = registry
         for route in registry.routes {
@@ -79,21 +80,22 @@ public final class RouteHostServer: Sendable {
     /// are reported together in one ``ManifestError``.
     public convenience init(
         manifestPath: String, catalog: PluginCatalog, environment: EnvironmentValues, logger: Logger = Logger(label: "routehost"),
-        isServing: Bool = true, jobs: (any JobService)? = nil
+        isServing: Bool = true, jobs: (any JobService)? = nil, clock: HostClock = .system
     ) throws {
         let (manifest, diagnostics) = ManifestLoader(environment: environment).loadCollectingDiagnostics(path: manifestPath)
         guard let manifest else { throw ManifestError(diagnostics) }
-        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs, clock: clock)
     }
 
     /// Builds the host from a manifest's text; `path` names it in diagnostics.
     public convenience init(
         manifestBytes: [UInt8], path: String, baseDirectory: String, catalog: PluginCatalog, environment: EnvironmentValues,
-        logger: Logger = Logger(label: "routehost"), isServing: Bool = true, jobs: (any JobService)? = nil
+        logger: Logger = Logger(label: "routehost"), isServing: Bool = true, jobs: (any JobService)? = nil,
+        clock: HostClock = .system
     ) throws {
         let (manifest, diagnostics) = ManifestLoader(environment: environment).loadCollectingDiagnostics(bytes: manifestBytes, path: path, baseDirectory: baseDirectory)
         guard let manifest else { throw ManifestError(diagnostics) }
-        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs)
+        try self.init(manifest: manifest, diagnostics: diagnostics, catalog: catalog, environment: environment, logger: logger, isServing: isServing, jobs: jobs, clock: clock)
     }
 
     /// The router with every module route and the host routes mounted.

@@ -52,17 +52,19 @@ public final class CircuitBreaker: Sendable {
 
     public let threshold: Int
     public let cooldown: Duration
+    private let clock: HostClock
     private let storage = NIOLockedValueBox(Storage())
 
-    public init(threshold: Int, cooldown: Duration) {
+    public init(threshold: Int, cooldown: Duration, clock: HostClock = .system) {
         self.threshold = max(0, threshold)
         self.cooldown = cooldown
+        self.clock = clock
     }
 
     /// Asks whether a request may go upstream now.
     public func acquire() -> Permit {
         guard threshold > 0 else { return .allowed(trial: false) }
-        let now = ContinuousClock.now
+        let now = clock.now
         return storage.withLockedValue { storage in
             switch storage.state {
             case .closed:
@@ -84,6 +86,7 @@ public final class CircuitBreaker: Sendable {
     /// Settles a permit with the request's final outcome.
     public func record(_ outcome: Outcome, for permit: Permit) {
         guard threshold > 0, case .allowed(let trial) = permit else { return }
+        let now = clock.now
         storage.withLockedValue { storage in
             if trial { storage.trialInFlight = false }
             switch outcome {
@@ -99,7 +102,7 @@ public final class CircuitBreaker: Sendable {
                 storage.failures += 1
                 if trial || (storage.state == .closed && storage.failures >= threshold) {
                     storage.state = .open
-                    storage.openedAt = .now
+                    storage.openedAt = now
                 }
             }
         }
@@ -111,7 +114,7 @@ public final class CircuitBreaker: Sendable {
     }
 
     public var snapshot: Snapshot {
-        let now = ContinuousClock.now
+        let now = clock.now
         return storage.withLockedValue { storage in
             var retryAfter: Duration?
             if storage.state == .open, let openedAt = storage.openedAt {

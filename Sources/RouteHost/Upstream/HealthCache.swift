@@ -53,6 +53,7 @@ public final class HealthCache: Sendable {
 
     public let ttl: Duration
     public let failureTTL: Duration
+    private let clock: HostClock
     private let probe: @Sendable () async -> Snapshot
     private let storage = NIOLockedValueBox(Storage())
 
@@ -60,7 +61,8 @@ public final class HealthCache: Sendable {
     ///   - ttl: how long a healthy result is reused.
     ///   - failureTTL: how long a failed result is reused; defaults to `ttl / 5`.
     ///   - probe: one health check; it must not throw and should time out by itself.
-    public init(ttl: Duration, failureTTL: Duration? = nil, probe: @escaping @Sendable () async -> Snapshot) {
+    public init(ttl: Duration, failureTTL: Duration? = nil, clock: HostClock = .system, probe: @escaping @Sendable () async -> Snapshot) {
+        self.clock = clock
         self.ttl = ttl
         self.failureTTL = failureTTL ?? ttl / 5
         self.probe = probe
@@ -99,7 +101,7 @@ public final class HealthCache: Sendable {
     }
 
     private func latestStartingRefreshIfStale() -> (Snapshot?, Task<Snapshot, Never>?) {
-        let now = ContinuousClock.now
+        let now = clock.now
         return storage.withLockedValue { storage in
             if let latest = storage.latest {
                 let lifetime = latest.snapshot.healthy ? ttl : failureTTL
@@ -126,10 +128,11 @@ public final class HealthCache: Sendable {
     }
 
     private func finish(_ snapshot: Snapshot, generation: Int) {
+        let now = clock.now
         storage.withLockedValue { storage in
             guard storage.generation == generation else { return }
             storage.inFlight = nil
-            if !Task.isCancelled { storage.latest = (snapshot, .now) }
+            if !Task.isCancelled { storage.latest = (snapshot, now) }
         }
     }
 }

@@ -39,15 +39,16 @@ public final class UpstreamClient: Sendable {
     /// The most of an error answer that is read (the rest is dropped with the connection).
     static let maxErrorBodyBytes = 64 * 1024
 
-    public init(configuration: UpstreamConfiguration, httpClients: HTTPClientFactory, logger: Logger) {
+    /// - Parameter clock: the time of the breaker and the health cache (``ModuleContext/clock``).
+    public init(configuration: UpstreamConfiguration, httpClients: HTTPClientFactory, logger: Logger, clock: HostClock = .system) {
         self.configuration = configuration
-        self.breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown)
+        self.breaker = CircuitBreaker(threshold: configuration.breakerThreshold, cooldown: configuration.breakerCooldown, clock: clock)
         self.httpClients = httpClients
         self.logger = logger
         let probe = HealthProbe(configuration: configuration)
         let clientBox = client
         let factory = httpClients
-        self.health = HealthCache(ttl: configuration.healthTTL) {
+        self.health = HealthCache(ttl: configuration.healthTTL, clock: clock) {
             await probe.run(client: Self.httpClient(in: clientBox, factory: factory, configuration: configuration))
         }
     }
