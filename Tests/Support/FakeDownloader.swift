@@ -124,6 +124,8 @@ public final class FakeDownloader: Sendable {
         var failuresServed: [Route: Int] = [:]
         var media = Media()
         var stats = Stats()
+        /// The socket counter of the latest media stream per route, and its count when it began.
+        var liveStreams: [Route: (counter: SocketWriteCounter, before: Int)] = [:]
         var waiters: [(id: Int, predicate: @Sendable (Stats) -> Bool, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiter = 0
     }
@@ -197,6 +199,12 @@ public final class FakeDownloader: Sendable {
     }
 
     // MARK: Settings and counters
+
+    /// Media bytes the fake's socket has accepted so far for the latest stream of `route`.
+    public func acceptedBytes(_ route: Route) -> Int {
+        guard let live = state.withLockedValue({ $0.liveStreams[route] }) else { return 0 }
+        return live.counter.acceptedBytes - live.before
+    }
 
     public func set(_ behavior: Behavior, for routes: Route...) {
         state.withLockedValue { state in
@@ -427,6 +435,7 @@ public final class FakeDownloader: Sendable {
         return Response(status: status, headers: headers, body: ResponseBody(contentLength: contentLength) { writer in
             var sent = 0
             let acceptedBefore = counter?.acceptedBytes ?? 0
+            if let counter { self.state.withLockedValue { $0.liveStreams[route] = (counter, acceptedBefore) } }
             do {
                 while sent < limit {
                     let size = min(media.chunkSize, limit - sent)
