@@ -184,8 +184,8 @@ extension LiveYouTubeTests {
                     }
                     #expect(started.filter(EmbeddedHarness.isAlive).isEmpty, "every child is gone after the disconnect")
 
-                    // The slot is free again.
-                    let again = try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"\#(site.page("fixture"))"}"#)
+                    // The slot is free again (it is released right after the children are reaped).
+                    let again = try await EmbeddedHarness.notBusy { try await host.request(.post, "/v1/media/youtube/info", json: #"{"url":"\#(site.page("fixture"))"}"#) }
                     #expect(again.status == 200, "\(again.text)")
                 }
             }
@@ -383,8 +383,9 @@ extension LiveYouTubeTests {
                     port: host.port, request: DisconnectingClient.post("/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body(), apiKey: host.apiKey),
                     limit: 1, receiveBuffer: 64 << 10)
                 #expect(reading.head.hasPrefix("HTTP/1.1 200"), "\(reading.head.prefix(300))")
-                // yt-dlp -J, the download and the encoder (their sleeps may start a moment later).
-                let pids = EmbeddedHarness.pids(in: directory + "/pids")
+                // yt-dlp -J, the download and the encoder (the download's may be written a moment
+                // after the encoder's first bytes; the sleeps later still).
+                let pids = try await EmbeddedHarness.pids(atLeast: 3, in: directory + "/pids")
                 #expect(pids.count >= 3, "\(pids)")
                 #expect(try await waitUntilGone(pids).isEmpty, "yt-dlp and ffmpeg end when the client leaves")
                 #expect(try await waitUntilGone(EmbeddedHarness.pids(in: directory + "/pids")).isEmpty, "and no late starter is left")
@@ -431,8 +432,7 @@ extension LiveYouTubeTests {
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var environment = try hangingTools(directory)
             environment["YOUTUBE_MAX_CONCURRENT"] = "1"
-            // A client gone while the tools are silent is noticed at the next write, at the
-            // latest when the idle timeout fires; one gone before the head, when it cannot be written.
+            // A client gone before the head is noticed when the head cannot be written.
             environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "1"
             try "late-info".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
             try await EmbeddedHarness.run(environment) { host in
@@ -443,17 +443,14 @@ extension LiveYouTubeTests {
                 request.body = .bytes(ByteBuffer(string: YouTubeHarness.mp3Body()))
                 // The client gives up while yt-dlp -J is still working.
                 await #expect(throws: (any Error).self) { _ = try await host.client.execute(request, timeout: .milliseconds(300)) }
-                try await Task.sleep(for: .seconds(1.5))
-                let pids = EmbeddedHarness.pids(in: directory + "/pids")
-                #expect(pids.count >= 1, "\(pids)")
+                // yt-dlp -J, then (once it has answered) the download; then both must end.
+                let pids = try await EmbeddedHarness.pids(atLeast: 2, in: directory + "/pids")
+                #expect(pids.count >= 2, "\(pids)")
                 #expect(try await waitUntilGone(pids).isEmpty, "nothing left running for a client that is gone")
+                #expect(try await waitUntilGone(EmbeddedHarness.pids(in: directory + "/pids")).isEmpty, "nor a late starter")
                 try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
                 // The slot is released right after the children are reaped.
-                var next = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
-                for _ in 0..<20 where next.status == 429 {
-                    try await Task.sleep(for: .milliseconds(100))
-                    next = try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body())
-                }
+                let next = try await EmbeddedHarness.notBusy { try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body()) }
                 #expect(next.status == 200, "the slot is free again: \(next.text)")
             }
         }

@@ -267,6 +267,29 @@ enum EmbeddedHarness {
         return path
     }
 
+    /// The PIDs recorded in `file`, once there are at least `count` (or after 10 s).
+    static func pids(atLeast count: Int, in file: String) async throws -> [Int32] {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var recorded = pids(in: file)
+        while recorded.count < count, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            recorded = pids(in: file)
+        }
+        return recorded
+    }
+
+    /// `request`'s answer once it is not `429` (the slot of a run just ended is released after
+    /// its children are reaped), or the last `429` after 10 s.
+    static func notBusy(_ request: () async throws -> LiveHost.Answer) async throws -> LiveHost.Answer {
+        let deadline = ContinuousClock.now + .seconds(10)
+        var answer = try await request()
+        while answer.status == 429, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            answer = try await request()
+        }
+        return answer
+    }
+
     /// Whether a process with `pid` still exists (zombies count).
     static func isAlive(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM

@@ -43,8 +43,10 @@ struct SyncJobRecorderTests {
             let recorder = SyncJobRecorder(store: store, logger: Logger(label: "test"))
             let jobs = (0..<1200).map { _ in JobRecoveryTests.job(.done, webhook: nil) }
             for job in jobs { recorder.record(job) }
-            let last = try await store.job(id: jobs[1199].id)
-            #expect(recorder.pending(id: jobs[1199].id) != nil || last != nil, "a record is found before and after its write")
+            // Pending first, then the store: a record leaves the pending list only once it is written.
+            let pending = recorder.pending(id: jobs[1199].id)
+            let stored = try await store.job(id: jobs[1199].id)
+            #expect(pending != nil || stored != nil, "a record is found before and after its write")
             await recorder.drain()
             #expect(recorder.unwritten.isEmpty)
             let batches = store.batches.withLockedValue { $0 }
