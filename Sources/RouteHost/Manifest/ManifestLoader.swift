@@ -60,7 +60,7 @@ public struct ManifestLoader: Sendable {
 }
 
 /// Host paths that no module may declare.
-let reservedHostPaths: Set<String> = ["/health", "/openapi.json"]
+let reservedHostPaths: Set<String> = ["/health", "/openapi.json", "/docs"]
 
 private struct ManifestChecker {
     var manifest: Manifest

@@ -11,6 +11,9 @@ public struct HostConfiguration: Sendable {
     public var apiKeys: [String]
     /// `LOCAL_STORAGE_PATH` (default `./storage`): the job database and scratch files.
     public var storagePath: String
+    /// `DOCS_ASSETS_PATH` (default `./.tools/swagger-ui`, where `scripts/setup` puts them): the
+    /// folder of Swagger UI's files that `/docs` serves; without them `/docs` says how to get them.
+    public var docsAssetsPath: String
     /// `MAX_BODY_BYTES` (default 1 MiB).
     public var maxBodyBytes: Int
     /// `MAX_JSON_DEPTH` (default 64): deeper request bodies are refused.
@@ -87,6 +90,7 @@ public struct HostConfiguration: Sendable {
         port = try environment.integer("PORT", default: 8080, minimum: 0)
         apiKeys = ([environment.string("API_KEY")].compactMap { $0 } + environment.list("API_KEYS"))
         storagePath = environment.string("LOCAL_STORAGE_PATH") ?? "./storage"
+        docsAssetsPath = environment.string("DOCS_ASSETS_PATH") ?? "./.tools/swagger-ui"
         maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
         maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
         maxQueueLength = try environment.integer("MAX_QUEUE_LENGTH", default: 0, minimum: 0)

@@ -138,6 +138,9 @@ public final class RouteHostServer: Sendable {
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
         }
+        let docs = APIDocsPage(assetsFolder: configuration.docsAssetsPath)
+        router.get("/docs") { _, _ in docs.page() }
+        router.get("/docs/:file") { _, context in docs.asset(context.parameters.get("file") ?? "") }
         return router
     }
 

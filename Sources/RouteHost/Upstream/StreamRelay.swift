@@ -98,7 +98,12 @@ public struct StreamRelay: Sendable {
     /// from one read event (NIO reads up to 4 times per event, ``UpstreamClient/largestRead``
     /// each). What an upstream may have sent beyond the client's last read, when the client
     /// leaves, is this plus the socket buffers on the way.
-    package static let heldBytesLimit = 2 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 4) * UpstreamClient.largestRead
+    ///
+    /// Caveat: the body writer accepts a write while the channel last said it was writable, and
+    /// the channel's event loop says otherwise only once it has taken the earlier writes. When that
+    /// loop runs behind (a loaded machine), the writer may hand it one more take of the handoff,
+    /// counted here; a loop that lags longer while the upstream's keeps reading lets more wait.
+    package static let heldBytesLimit = 3 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 4) * UpstreamClient.largestRead
 
     /// A response streaming `body` with `status` and `headers`.
     ///
