@@ -469,7 +469,15 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         for (name, path) in [("yt-dlp", settings.ytdlp), ("ffmpeg", settings.ffmpeg)] {
             tools[name] = ["path": .string(path), "version": known[name] ?? "unknown"]
         }
-        return ["service": "embedded", "description": "yt-dlp and ffmpeg run by RouteHost", "tools": .object(tools)]
+        return ["service": "embedded", "description": "yt-dlp and ffmpeg run by RouteHost", "tools": .object(tools), "js_runtime": jsRuntimeDocument]
+    }
+
+    /// The JavaScript runtime yt-dlp gets, or that it has none and how to get one.
+    var jsRuntimeDocument: JSONValue {
+        guard let runtime = settings.jsRuntime else {
+            return ["missing": true, "fix": .string(YouTubeEmbeddedSettings.jsRuntimeHint)]
+        }
+        return ["name": .string(runtime.name), "path": .string(runtime.path)]
     }
 
     private func brokenTool() -> (name: String, path: String)? {
@@ -486,6 +494,12 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         let running = counters.withLock { $0.running }
         details["active"] = .number(JSONNumber(running))
         details["max_concurrent"] = .number(JSONNumber(settings.maxConcurrent))
+        guard settings.jsRuntime != nil else {
+            // The tools run, but real YouTube pages fail without a runtime for their challenges.
+            details["reason"] = "no JavaScript runtime for yt-dlp (YouTube pages need one)"
+            details["fix"] = .string(YouTubeEmbeddedSettings.jsRuntimeHint)
+            return ModuleHealth(status: .degraded, details: details)
+        }
         return ModuleHealth(status: .healthy, details: details)
     }
 
@@ -497,6 +511,7 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         object["versions"] = .object(versions.withLock { $0 })
         object["active"] = .number(JSONNumber(counters.withLock { $0.running }))
         object["max_concurrent"] = .number(JSONNumber(settings.maxConcurrent))
+        object["js_runtime"] = jsRuntimeDocument
         return object
     }
 

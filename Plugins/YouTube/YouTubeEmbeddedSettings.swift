@@ -26,6 +26,13 @@ struct YouTubeEmbeddedSettings: Sendable {
     var cookiesFile: String?
     /// The children's environment: a short list copied from ours (never our secrets).
     var childEnvironment: [String: String] = [:]
+    /// The JavaScript runtime yt-dlp gets (`--js-runtimes NAME:PATH`): real YouTube pages need
+    /// one to solve their challenges. The first of deno, node, quickjs and bun (yt-dlp's order)
+    /// on the children's `PATH`; nil when there is none, which discovery and health report.
+    var jsRuntime: (name: String, path: String)?
+
+    /// How to get a JavaScript runtime, for reports of a missing one.
+    static let jsRuntimeHint = "run scripts/setup (it installs deno into .tools), or install deno or node on PATH"
 
     /// Variables the children get from the host's environment, when set.
     static let inheritedVariables = [
@@ -109,6 +116,13 @@ struct YouTubeEmbeddedSettings: Sendable {
                 childEnvironment[name] = value
             }
         }
+        let childPath = childEnvironment["PATH"] ?? ""
+        for (name, executable) in [("deno", "deno"), ("node", "node"), ("quickjs", "qjs"), ("bun", "bun")] {
+            if let path = Self.search(executable, in: childPath) {
+                jsRuntime = (name, path)
+                break
+            }
+        }
         childEnvironment["PYTHONIOENCODING"] = "utf-8"
         childEnvironment["PYTHONUNBUFFERED"] = "1"
         if childEnvironment["LANG"] == nil { childEnvironment["LANG"] = "C.UTF-8" }
@@ -122,6 +136,7 @@ struct YouTubeEmbeddedSettings: Sendable {
             "--socket-timeout", Self.seconds(socketTimeout),
         ]
         if let cookiesFile { arguments += ["--cookies", cookiesFile] }
+        if let jsRuntime { arguments += ["--js-runtimes", "\(jsRuntime.name):\(jsRuntime.path)"] }
         return arguments
     }
 

@@ -77,6 +77,25 @@ extension LiveYouTubeTests {
                 #expect(document.json?["endpoints"]?["/v1/media/youtube/mp3"] == "POST - Download audio as MP3 (streaming)")
                 #expect(document.json?["configuration"]?["timeout"] == 20)
                 #expect(document.json?["configuration"]?["retry_attempts"] == 0)
+                // The JavaScript runtime yt-dlp gets: the first of deno, node, quickjs, bun on PATH.
+                let runtime = ["deno", "node", "qjs", "bun"].lazy.compactMap(EmbeddedTools.find).first
+                if let runtime {
+                    #expect(document.json?["microservice_info"]?["js_runtime"]?["path"] == .string(runtime))
+                }
+            }
+            // A PATH with the tools but no JavaScript runtime: reported, with the fix, and the module degraded.
+            let bare = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: bare) }
+            for (name, path) in [("yt-dlp", tools.ytdlp), ("ffmpeg", tools.ffmpeg)] {
+                try FileManager.default.createSymbolicLink(atPath: bare + "/" + name, withDestinationPath: path)
+            }
+            try await EmbeddedHarness.run(["PATH": bare, "YOUTUBE_YTDLP_PATH": tools.ytdlp, "YOUTUBE_FFMPEG_PATH": tools.ffmpeg]) { host in
+                let document = try await host.request(.get, "/v1/media/youtube")
+                #expect(document.json?["microservice_info"]?["js_runtime"]?["missing"] == true, "\(document.text)")
+                #expect(document.json?["backend"]?["js_runtime"]?["fix"]?.stringValue?.contains("scripts/setup") == true)
+                let overall = try await host.request(.get, "/health", key: nil)
+                #expect(overall.json?["modules"]?["youtube"]?["status"] == "degraded", "\(overall.text)")
+                #expect(overall.json?["modules"]?["youtube"]?["fix"]?.stringValue?.contains("deno") == true)
             }
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
