@@ -13,15 +13,20 @@ import NIOCore
 ///
 /// The page and its files carry a Content-Security-Policy of their own, since the host's
 /// `default-src 'none'` would block Swagger UI: scripts, styles and fetches from this host only
-/// (the page's set-up script is a file, not inline), images also as `data:` URIs (Swagger UI's
-/// icons), nothing else. "Authorize" takes the API key (`X-API-Key`, the document's security
+/// (the page's set-up script is a file, not inline; the one inline style of Swagger UI is allowed
+/// by its hash), images also as `data:` URIs (Swagger UI's icons), nothing else. "Authorize" takes the API key (`X-API-Key`, the document's security
 /// scheme); "Try it out" calls this host with it. `/docs` needs no key; the calls it makes do.
 struct APIDocsPage: Sendable {
     /// The files of Swagger UI that are served, by name.
     static let assetNames = ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"]
 
+    /// The one inline style Swagger UI's bundle injects (of the pinned `drf-spectacular-sidecar`,
+    /// see `scripts/setup`), allowed by its hash rather than by `'unsafe-inline'`; the browser test
+    /// (`scripts/check-docs`) fails on any policy violation, so a new version says when it changes.
+    static let swaggerInlineStyleHash = "'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='"
+
     static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self' \(swaggerInlineStyleHash); img-src 'self' data:; connect-src 'self'; "
         + "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
     private let assets: [String: ByteBuffer]

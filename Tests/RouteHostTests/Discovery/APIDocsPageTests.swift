@@ -7,7 +7,7 @@ import Testing
 /// `/docs` over real sockets, with stand-in files for Swagger UI (the real ones are fetched by
 /// scripts/setup; the browser test in scripts/check-docs drives them).
 @Suite struct APIDocsPageTests {
-    static let policy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    static let policy = "default-src 'none'; script-src 'self'; style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
     func assetsFolder() throws -> String {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("routehost-docs-\(UUID().uuidString)").path
