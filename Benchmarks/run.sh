@@ -6,9 +6,12 @@
 #   Benchmarks/run.sh --only auth,info,relay,queue,ratelimit,scale,micro,errors
 #   BENCH_DURATION=10 Benchmarks/run.sh
 #
-# Installs what is missing (wrk, nginx, curl from Debian; jsonschema from PyPI), builds in release
-# mode into .build-release, then runs Benchmarks/bench.py, which starts every server on 127.0.0.1,
-# stops them all at the end, prints the table and writes Benchmarks/results/latest.json.
+# Installs what is missing (wrk, nginx, curl from Debian; jsonschema and matplotlib from PyPI),
+# builds in release mode into .build-release, then runs Benchmarks/bench.py, which starts every
+# server on 127.0.0.1, stops them all at the end, prints the table and writes
+# Benchmarks/results/latest.json and latest.md; then Benchmarks/chart.py draws the ratios beside
+# their references and targets into Benchmarks/results/chart.svg (Benchmarks/chart.svg, which the
+# README shows, is drawn from RESULTS.md: `python3 Benchmarks/chart.py` after updating it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +31,8 @@ export PATH="$PATH:/usr/sbin"
 
 python3 -c "import jsonschema" 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check jsonschema
+python3 -c "import matplotlib" 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check matplotlib
 # jsonschema checks `format: uri` only with one of these installed (so that it does the same work).
 python3 -c "import rfc3986_validator" 2>/dev/null || python3 -c "import rfc3987" 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check rfc3986-validator >/dev/null 2>&1 \
@@ -43,4 +48,6 @@ echo "== swift build -c release" >&2
 run swift build -c release --scratch-path .build-release >&2
 bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
 
-run python3 Benchmarks/bench.py --bin "$bin" --repo . "$@"
+mkdir -p Benchmarks/results
+run python3 Benchmarks/bench.py --bin "$bin" --repo . --markdown Benchmarks/results/latest.md "$@"
+python3 Benchmarks/chart.py Benchmarks/results/latest.md Benchmarks/results/chart.svg || echo "no chart: see above" >&2
