@@ -380,6 +380,8 @@ class Bench:
             "YOUTUBE_SERVICE_URL": f"http://127.0.0.1:{self.fake.port}",
             "YOUTUBE_BACKEND": "service",
             "WEBHOOK_RETRY_DELAY": "0.05",
+            # The receiver is the fake on loopback, which webhooks reach only when listed.
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         }
         env.update({k: str(v) for k, v in extra.items()})
         return env

@@ -43,6 +43,8 @@ public struct LiveHost: Sendable {
     ) async throws -> T {
         var values = environment
         values["API_KEY"] = values["API_KEY"] ?? apiKey
+        // Webhook receivers in tests are on loopback, which webhooks may reach only when listed.
+        values["WEBHOOK_ALLOWED_HOSTS"] = values["WEBHOOK_ALLOWED_HOSTS"] ?? "127.0.0.1"
         values["LOCAL_STORAGE_PATH"] = values["LOCAL_STORAGE_PATH"]
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("routehost-live-\(UUID().uuidString)").path
         let env = EnvironmentValues(values)

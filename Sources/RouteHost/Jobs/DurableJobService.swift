@@ -77,7 +77,8 @@ public final class DurableJobService: JobService, Service {
         let waiting = NIOLockedValueBox(0)
         self.waiting = waiting
         self.fields = EnvelopeFields(queueID: queueID, buildNumber: configuration.buildNumber, queueLength: { waiting.withLockedValue { $0 } })
-        let deliverer = WebhookDeliverer(settings: configuration.webhookSettings, logger: logger)
+        let deliverer = WebhookDeliverer(
+            settings: configuration.webhookSettings, policy: WebhookHostPolicy(configuration.webhookAllowedHosts), logger: logger)
         self.deliverer = deliverer
         self.scheduler = WebhookScheduler(slots: Self.maximumConcurrentDeliveries, store: store, deliverer: deliverer, logger: logger)
         self.recorder = SyncJobRecorder(store: store, logger: logger)

@@ -39,27 +39,40 @@ public final class WebhookDeliverer: Sendable {
         case delivered(status: Int)
         case retryable(status: Int?, error: String, retryAfter: Duration?)
         case rejected(status: Int, error: String)
+        /// Not sent: the host is not one webhooks may go to (``WebhookHostPolicy``).
+        case refused(error: String)
     }
 
-    private enum ClientState {
-        case idle
-        case running(HTTPClient)
-        case shutDown
+    /// The HTTP clients: one for hosts that need no pinning (addresses, and names the allow-list
+    /// trusts), and one per checked name → address, since AsyncHTTPClient pins a name to an
+    /// address per client (`dnsOverride`), keeping TLS SNI and `Host` for the name.
+    private struct Clients {
+        var shared: HTTPClient?
+        var pinned: [String: HTTPClient] = [:]
+        var pinnedOrder: [String] = []
+        var isShutDown = false
     }
+
+    /// Pinned clients kept at once; past it the oldest is shut down (an attempt still using it
+    /// fails and is retried).
+    static let maxPinnedClients = 32
 
     public let settings: Settings
+    private let policy: WebhookHostPolicy
     private let logger: Logger
-    private let clientState = NIOLockedValueBox(ClientState.idle)
+    private let clients = NIOLockedValueBox(Clients())
 
-    public init(settings: Settings, logger: Logger) {
+    /// - Parameter policy: where webhooks may go; checked again before every attempt.
+    public init(settings: Settings, policy: WebhookHostPolicy, logger: Logger) {
         self.settings = settings
+        self.policy = policy
         self.logger = logger
     }
 
     deinit {
-        if case .running(let client) = clientState.withLockedValue({ $0 }) {
-            _ = client.shutdown()
-        }
+        let state = clients.withLockedValue { $0 }
+        _ = state.shared?.shutdown()
+        for client in state.pinned.values { _ = client.shutdown() }
     }
 
     /// Makes the next attempt at `webhook` and returns its new state, to be recorded: `delivered`,
@@ -70,7 +83,7 @@ public final class WebhookDeliverer: Sendable {
     /// - Returns: nil when there is nothing to record: the deliverer is shut down, or the task
     ///   was cancelled (shutdown) during an attempt that did not get an answer; the delivery
     ///   stays as it was, `pending`.
-    func deliverOnce(_ webhook: PendingWebhook) async -> WebhookDelivery? {
+    package func deliverOnce(_ webhook: PendingWebhook) async -> WebhookDelivery? {
         var delivery = webhook.delivery
         guard delivery.attempts < settings.retry.maxAttempts else {
             delivery.state = .failed
@@ -101,6 +114,10 @@ public final class WebhookDeliverer: Sendable {
             delivery.state = .failed
             delivery.lastStatus = status
             delivery.lastError = error
+        case .refused(let error):
+            delivery.state = .failed
+            delivery.lastStatus = nil
+            delivery.lastError = error
         case .retryable(let status, let error, let retryAfter):
             delivery.lastStatus = status
             delivery.lastError = error
@@ -120,8 +137,22 @@ public final class WebhookDeliverer: Sendable {
     /// can be reused) only within what is left of the timeout, then dropped: a receiver that
     /// sends its head and then trickles a body is cut off (its connection closed) at the
     /// timeout, and a 2xx head still counts as delivered.
+    ///
+    /// The host is checked first (``WebhookHostPolicy``): a refused one is never connected to; a
+    /// name that does not resolve fails the attempt with the same message as any failure to
+    /// connect, so that job status cannot tell a closed port from an open one.
     func attempt(_ webhook: PendingWebhook) async -> AttemptOutcome? {
-        guard let client = client() else { return nil }
+        let host = URLComponents(string: webhook.url)?.host ?? ""
+        let pinned: IPAddress?
+        switch await policy.decide(host) {
+        case .refused(let reason):
+            return .refused(error: "not sent: \(reason)")
+        case .unresolved:
+            return .retryable(status: nil, error: Self.couldNotConnect, retryAfter: nil)
+        case .allowed(let address):
+            pinned = address
+        }
+        guard let client = client(pinning: pinned.map { (host.lowercased(), $0) }) else { return nil }
         let deadline = ContinuousClock.now + settings.timeout
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST
@@ -158,36 +189,48 @@ public final class WebhookDeliverer: Sendable {
         }
     }
 
-    /// Shuts the HTTP client down; later attempts do nothing.
+    /// Shuts the HTTP clients down; later attempts do nothing.
     public func shutdown() async {
-        let state = clientState.withLockedValue { state in
-            defer { state = .shutDown }
-            return state
+        let state = clients.withLockedValue { clients in
+            defer { clients = Clients(isShutDown: true) }
+            return clients
         }
-        if case .running(let client) = state {
-            try? await client.shutdown()
-        }
+        try? await state.shared?.shutdown()
+        for client in state.pinned.values { try? await client.shutdown() }
     }
 
-    private func client() -> HTTPClient? {
-        clientState.withLockedValue { state in
-            switch state {
-            case .running(let client):
-                return client
-            case .shutDown:
-                return nil
-            case .idle:
-                let timeout = TimeAmount(settings.timeout)
-                var configuration = HTTPClient.Configuration(
-                    redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout), decompression: .disabled)
-                // A failed connection fails the attempt at once: the retry policy decides what follows.
-                configuration.connectionPool.retryConnectionEstablishment = false
-                let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-                state = .running(client)
-                return client
+    /// The client for an attempt: the shared one, or one that connects `name` to `address` only.
+    private func client(pinning pin: (name: String, address: IPAddress)?) -> HTTPClient? {
+        let (client, evicted) = clients.withLockedValue { clients -> (HTTPClient?, HTTPClient?) in
+            guard !clients.isShutDown else { return (nil, nil) }
+            guard let pin else {
+                if clients.shared == nil { clients.shared = makeClient(dnsOverride: [:]) }
+                return (clients.shared, nil)
             }
+            let key = "\(pin.name)>\(pin.address)"
+            if let client = clients.pinned[key] { return (client, nil) }
+            let client = makeClient(dnsOverride: [pin.name: pin.address.description])
+            clients.pinned[key] = client
+            clients.pinnedOrder.append(key)
+            guard clients.pinnedOrder.count > Self.maxPinnedClients else { return (client, nil) }
+            let oldest = clients.pinnedOrder.removeFirst()
+            return (client, clients.pinned.removeValue(forKey: oldest))
         }
+        if let evicted { evicted.shutdown { _ in } }
+        return client
     }
+
+    private func makeClient(dnsOverride: [String: String]) -> HTTPClient {
+        let timeout = TimeAmount(settings.timeout)
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: timeout, read: timeout), decompression: .disabled)
+        // A failed connection fails the attempt at once: the retry policy decides what follows.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.dnsOverride = dnsOverride
+        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+    }
+
+    static let couldNotConnect = "could not connect to the receiver"
 
     /// A short reason for job status: never the error's internals.
     private func describe(_ error: any Error) -> String {
@@ -204,7 +247,7 @@ public final class WebhookDeliverer: Sendable {
             }
         }
         if error is NIOConnectionError || error is IOError {
-            return "could not connect to the receiver"
+            return Self.couldNotConnect
         }
         if let error = error as? ChannelError, case .connectTimeout = error {
             return "timed out after \(settings.timeout)"

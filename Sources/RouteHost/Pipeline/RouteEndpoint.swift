@@ -59,8 +59,9 @@ struct RouteEndpoint: HTTPResponder {
         guard let url = webhook.stringValue.flatMap(WebhookURL.init) else {
             throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' must be an absolute http:// or https:// URL")
         }
-        guard webhookHosts.allows(url.host) else {
-            throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' host '\(url.host)' is not allowed (WEBHOOK_ALLOWED_HOSTS lists the hosts webhooks may go to)")
+        // A host refused now is a 400; one that does not resolve yet is decided at delivery.
+        if case .refused(let reason) = await webhookHosts.decide(url.host) {
+            throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' \(reason)")
         }
         do {
             let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text))
@@ -88,30 +89,5 @@ struct WebhookURL {
         else { return nil }
         self.text = text
         self.host = host.lowercased()
-    }
-}
-
-/// Which hosts webhooks may be sent to (`WEBHOOK_ALLOWED_HOSTS`): empty allows any; `name`
-/// matches that host only, `*.name` its subdomains too.
-///
-/// Operators who expose the host to untrusted clients should set it: otherwise a client can make
-/// the host POST to any address it can reach (internal services included).
-public struct WebhookHostPolicy: Sendable {
-    let entries: [String]
-
-    public init(_ entries: [String]) {
-        self.entries = entries.map { $0.lowercased() }
-    }
-
-    public func allows(_ host: String) -> Bool {
-        guard !entries.isEmpty else { return true }
-        let host = host.lowercased()
-        return entries.contains { entry in
-            if entry.hasPrefix("*.") {
-                let base = entry.dropFirst(2)
-                return host == base || host.hasSuffix("." + base)
-            }
-            return host == entry
-        }
     }
 }

@@ -7,37 +7,20 @@ import Foundation
 /// that is not itself a trusted proxy; from any other peer the header is ignored, so a client
 /// cannot pick its own rate-limit bucket.
 public struct TrustedProxies: Sendable {
-    struct Block: Sendable {
-        var bytes: [UInt8]
-        var prefixLength: Int
-
-        func contains(_ address: [UInt8]) -> Bool {
-            guard address.count == bytes.count else { return false }
-            var remaining = prefixLength
-            for index in bytes.indices where remaining > 0 {
-                let bits = min(8, remaining)
-                let mask = UInt8(truncatingIfNeeded: 0xFF << (8 - bits))
-                if address[index] & mask != bytes[index] & mask { return false }
-                remaining -= bits
-            }
-            return true
-        }
-    }
-
-    let blocks: [Block]
+    let blocks: [IPBlock]
 
     public init(parsing list: [String]) throws(EnvironmentError) {
-        var blocks: [Block] = []
+        var blocks: [IPBlock] = []
         for item in list {
-            let parts = item.split(separator: "/", maxSplits: 1).map(String.init)
-            guard let bytes = Self.parseAddress(parts[0]) else {
+            let address = String(item.split(separator: "/", maxSplits: 1).first ?? "")
+            guard Self.parseAddress(address) != nil else {
                 throw EnvironmentError(name: "TRUSTED_PROXIES", value: item, expected: "IP addresses or CIDR blocks such as 10.0.0.0/8")
             }
-            let prefix = parts.count == 2 ? Int(parts[1]) : bytes.count * 8
-            guard let prefix, prefix >= 0, prefix <= bytes.count * 8 else {
-                throw EnvironmentError(name: "TRUSTED_PROXIES", value: item, expected: "a prefix length between 0 and \(bytes.count * 8)")
+            guard let block = IPBlock(parsing: item) else {
+                let width = address.contains(":") ? 128 : 32
+                throw EnvironmentError(name: "TRUSTED_PROXIES", value: item, expected: "a prefix length between 0 and \(width)")
             }
-            blocks.append(Block(bytes: bytes, prefixLength: prefix))
+            blocks.append(block)
         }
         self.blocks = blocks
     }
@@ -45,8 +28,8 @@ public struct TrustedProxies: Sendable {
     public var isEmpty: Bool { blocks.isEmpty }
 
     public func isTrusted(_ address: String) -> Bool {
-        guard let bytes = Self.parseAddress(address) else { return false }
-        return blocks.contains { $0.contains(bytes) }
+        guard let bytes = Self.parseAddress(address), let parsed = IPAddress(bytes: bytes) else { return false }
+        return blocks.contains { $0.contains(parsed) }
     }
 
     /// The client address for a request from `peer` carrying `forwardedFor`.

@@ -54,8 +54,9 @@ public struct HostConfiguration: Sendable {
     /// `WEBHOOK_SECRET` (default none): signs webhook bodies (see ``WebhookSigner``). Never
     /// logged or shown: the signer prints as `<redacted>`.
     public var webhookSigner: WebhookSigner?
-    /// `WEBHOOK_ALLOWED_HOSTS` (default none: any host): the hosts `webhook_url` may name
-    /// (`*.example.com` for subdomains); see ``WebhookHostPolicy``.
+    /// `WEBHOOK_ALLOWED_HOSTS` (default none: any host whose addresses are all public): the hosts
+    /// `webhook_url` may name (`*.example.com` for subdomains, CIDR blocks for addresses); see
+    /// ``WebhookHostPolicy``.
     public var webhookAllowedHosts: [String]
     /// `JOB_RETENTION_HOURS` (default 168, fractions allowed; 0 keeps jobs forever): finished
     /// jobs are deleted this long after their last update.

@@ -66,7 +66,7 @@ struct JobCrashRecoveryTests {
             try Data(Self.manifest.utf8).write(to: URL(fileURLWithPath: manifest))
             try await Self.seed(storage: storage, count: Self.seededJobs)
             let environment = [
-                "API_KEY": JobsHost.apiKey, "LOCAL_STORAGE_PATH": storage, "QUEUE_WORKERS": "1", "WEBHOOK_TIMEOUT": "30",
+                "API_KEY": JobsHost.apiKey, "LOCAL_STORAGE_PATH": storage, "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "QUEUE_WORKERS": "1", "WEBHOOK_TIMEOUT": "30",
                 "WEBHOOK_RETRY_DELAY": "0.05", "LOG_LEVEL": "critical", "SHUTDOWN_GRACE_SECONDS": "10",
                 "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             ]

@@ -49,7 +49,11 @@ final class JobsHost: Sendable {
 
     /// The environment of a host on `storage`, with `settings` on top.
     static func environment(storage: String, _ settings: [String: String]) -> EnvironmentValues {
-        var values = ["API_KEY": apiKey, "LOCAL_STORAGE_PATH": storage, "WEBHOOK_RETRY_DELAY": "0.01", "LOG_LEVEL": "error"]
+        // Webhook receivers in tests are on loopback, which webhooks may reach only when listed.
+        var values = [
+            "API_KEY": apiKey, "LOCAL_STORAGE_PATH": storage, "WEBHOOK_RETRY_DELAY": "0.01", "LOG_LEVEL": "error",
+            "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        ]
         values.merge(settings) { _, new in new }
         return EnvironmentValues(values)
     }

@@ -38,7 +38,11 @@ enum TestHost {
         """
 
     static func environment(_ extra: [String: String] = [:]) -> EnvironmentValues {
-        var values = ["API_KEY": apiKey, "LOCAL_STORAGE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("routehost-tests-\(UUID().uuidString)").path]
+        // Webhook receivers in tests are on loopback, which webhooks may reach only when listed.
+        var values = [
+            "API_KEY": apiKey, "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "LOCAL_STORAGE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("routehost-tests-\(UUID().uuidString)").path,
+        ]
         values.merge(extra) { _, new in new }
         return EnvironmentValues(values)
     }
