@@ -60,7 +60,13 @@ public struct ManifestLoader: Sendable {
 }
 
 /// Host paths that no module may declare.
-let reservedHostPaths: Set<String> = ["/health", "/openapi.json", "/docs"]
+/// Paths the host serves itself (and, for `/docs`, below it; `/ready` and `/metrics` are
+/// reserved for the host's readiness and metrics).
+let reservedHostPaths: Set<String> = ["/health", "/ready", "/metrics", "/openapi.json", "/docs"]
+
+func isReservedHostPath(_ path: String) -> Bool {
+    reservedHostPaths.contains(path) || path.hasPrefix("/docs/")
+}
 
 private struct ManifestChecker {
     var manifest: Manifest
@@ -260,7 +266,7 @@ private struct ManifestChecker {
         }
         let fullPath = prefix + path
         let normalisedFullPath = fullPath.isEmpty ? "/" : fullPath
-        if reservedHostPaths.contains(normalisedFullPath) {
+        if isReservedHostPath(normalisedFullPath) {
             error(pointer.appending("path"), "'\(normalisedFullPath)' is served by the host itself", fix: "choose another path or prefix")
         }
         guard let method, let handler else { return nil }

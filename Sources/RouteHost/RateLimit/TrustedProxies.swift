@@ -35,12 +35,25 @@ public struct TrustedProxies: Sendable {
     /// The client address for a request from `peer` carrying `forwardedFor`.
     public func clientAddress(peer: String, forwardedFor: String?) -> String {
         guard let forwardedFor, isTrusted(peer) else { return peer }
-        let hops = forwardedFor.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = forwardedFor.split(separator: ",").map { Self.withoutPort($0.trimmingCharacters(in: .whitespaces)) }
         for hop in hops.reversed() {
             guard Self.parseAddress(hop) != nil else { return peer }
             if !isTrusted(hop) { return hop }
         }
         return hops.first ?? peer
+    }
+
+    /// A hop as some proxies write it, `1.2.3.4:5678` or `[2001:db8::1]:443` (or `[2001:db8::1]`),
+    /// as the bare address; anything else as it is.
+    static func withoutPort(_ hop: String) -> String {
+        if hop.hasPrefix("["), let close = hop.firstIndex(of: "]") {
+            let rest = hop[hop.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber)) else { return hop }
+            return String(hop[hop.index(after: hop.startIndex)..<close])
+        }
+        let parts = hop.split(separator: ":", omittingEmptySubsequences: false)
+        if parts.count == 2, parts[0].contains("."), !parts[1].isEmpty, parts[1].allSatisfy(\.isNumber) { return String(parts[0]) }
+        return hop
     }
 
     static func parseAddress(_ text: String) -> [UInt8]? {

@@ -15,6 +15,18 @@ import Testing
         #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: nil) == "127.0.0.1")
     }
 
+    /// Some proxies write a hop with its port; without reading it, every client shared the
+    /// proxy's bucket.
+    @Test func hopsWithPortsOrBracketsAreTheirAddress() throws {
+        let proxies = try TrustedProxies(parsing: ["127.0.0.1"])
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "1.2.3.4:5678") == "1.2.3.4")
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "[2001:db8::1]:443") == "2001:db8::1")
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "[2001:db8::1]") == "2001:db8::1")
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "5.6.7.8, 127.0.0.1:80") == "5.6.7.8")
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "1.2.3.4:http") == "127.0.0.1", "not a port")
+        #expect(proxies.clientAddress(peer: "127.0.0.1", forwardedFor: "[2001:db8::1]x") == "127.0.0.1")
+    }
+
     @Test func cidrMatching() throws {
         let proxies = try TrustedProxies(parsing: ["192.168.4.0/22", "2001:db8::/32"])
         #expect(proxies.isTrusted("192.168.7.255"))

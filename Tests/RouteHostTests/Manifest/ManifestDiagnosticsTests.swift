@@ -110,6 +110,15 @@ import Testing
         #expect(result.contains { $0.hasPrefix("routes.json:4:116: error: '/health' is served by the host itself") })
     }
 
+    @Test func everyHostPathIsReserved() {
+        for path in ["/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/swagger-ui.css"] {
+            let manifest = #"{"version": 1, "modules": [{"name": "c", "plugin": "echo", "prefix": "", "config": {"greeting": "hi"}, "routes": [{"method": "GET", "path": "\#(path)", "handler": "plain"}]}]}"#
+            let result = diagnostics(manifest)
+            #expect(result.contains { $0.contains("error: '\(path)' is served by the host itself") }, "\(path): \(result)")
+        }
+        #expect(diagnostics(#"{"version": 1, "modules": [{"name": "c", "plugin": "echo", "prefix": "", "config": {"greeting": "hi"}, "routes": [{"method": "GET", "path": "/docsx", "handler": "plain"}]}]}"#) == [])
+    }
+
     @Test func unknownPlugin() {
         let manifest = #"{"version": 1, "modules": [{"name": "e", "plugin": "ecko", "prefix": "/e", "routes": []}]}"#
         #expect(diagnostics(manifest) == [
