@@ -24,18 +24,18 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         self.failureLimiter = failureLimiter
     }
 
+    /// Checks the key itself, whatever earlier middleware concluded. An address blocked for its
+    /// failures gets `429` for every attempt, a valid key included, so that it cannot tell when
+    /// a guess was right.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        if case .apiKey = context.client {
-            return try await next(request, context)
+        let address = context.clientAddress
+        if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
+            return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
         }
         if let identity = keys.identify(request.headers[.xAPIKey]) {
             context.client = identity
             return try await next(request, context)
-        }
-        let address = context.clientAddress
-        if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
-            return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
         }
         failureLimiter?.recordFailure(address)
         context.logger.notice("authentication failed", metadata: ["client": "\(address)"])

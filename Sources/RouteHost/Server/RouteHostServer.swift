@@ -27,6 +27,9 @@ public final class RouteHostServer: Sendable {
     let httpClients: HTTPClientFactory
     let authFailures: AuthFailureLimiter
 
+    /// Keys shorter than this get a warning at start-up.
+    static let minimumKeyLength = 16
+
     /// Builds the host from a loaded manifest.
     ///
     /// - Parameters:
@@ -48,6 +51,12 @@ public final class RouteHostServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.keys = APIKeySet(configuration.apiKeys)
+        let shortKeys = configuration.apiKeys.filter { $0.count < Self.minimumKeyLength }.count
+        if shortKeys > 0 {
+            logger.warning(
+                "API keys shorter than \(Self.minimumKeyLength) characters can be guessed; use long random keys (openssl rand -hex 24)",
+                metadata: ["short_keys": "\(shortKeys)"])
+        }
         self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit, maxTrackedAddresses: configuration.rateLimitMaxClients)
         let httpClients = HTTPClientFactory()
         self.httpClients = httpClients

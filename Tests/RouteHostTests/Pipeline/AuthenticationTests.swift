@@ -99,14 +99,21 @@ import Testing
         }
     }
 
-    @Test func aValidKeyStillWorksFromAThrottledAddress() async throws {
-        let app = try TestHost.application(environment: ["AUTH_FAILURE_LIMIT": "2", "RATE_LIMIT_PER_MINUTE": "0"])
-        try await app.test(.router) { client in
-            for _ in 0..<2 {
-                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .unauthorized) }
+    /// A blocked address learns nothing while it is blocked, not even that a guess was right.
+    @Test func aBlockedAddressIsRefusedEvenWithAValidKey() async throws {
+        for rateLimit in ["0", "600"] {
+            let app = try TestHost.application(environment: ["AUTH_FAILURE_LIMIT": "2", "RATE_LIMIT_PER_MINUTE": rateLimit])
+            try await app.test(.router) { client in
+                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: TestHost.keyHeader) { #expect($0.status == .ok) }
+                for _ in 0..<2 {
+                    try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .unauthorized) }
+                }
+                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .tooManyRequests) }
+                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: TestHost.keyHeader) { response in
+                    #expect(response.status == .tooManyRequests, "rate limit \(rateLimit)")
+                    #expect(response.headers[.retryAfter] != nil)
+                }
             }
-            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xAPIKey: "guess"]) { #expect($0.status == .tooManyRequests) }
-            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: TestHost.keyHeader) { #expect($0.status == .ok) }
         }
     }
 
