@@ -70,14 +70,25 @@ public struct YouTubeURL: Sendable, Hashable {
 /// The hosts besides YouTube's that `YOUTUBE_EXTRA_ALLOWED_HOSTS` lets through (tests, private
 /// mirrors). Empty by default, and then nothing but ``YouTubeURL`` passes.
 ///
-/// Each entry is a host name or IP address, optionally with `:port`: `127.0.0.1` allows any port
-/// of that host, `mirror.example:8443` only that port. Matching is exact and case-insensitive
-/// (no wildcards, no subdomains). Entries with anything else (a scheme, a path, `*`, `@`) are
-/// refused when the module starts.
+/// Each entry is a host name or IP address, optionally with `:port`: `mirror.example` allows the
+/// standard ports only (80 for http, 443 for https), `mirror.example:8443` only that port, and
+/// `127.0.0.1:*` any port of that host (for tests on loopback). Matching is exact and
+/// case-insensitive (no wildcards, no subdomains). Entries with anything else (a scheme, a path, a
+/// bare `*`, `@`) are refused when the module starts.
+///
+/// Caveat: the setting is for tests and private mirrors. yt-dlp follows redirects, so a listed
+/// host that redirects elsewhere takes yt-dlp there.
 public struct ExtraAllowedHosts: Sendable, Equatable {
     struct Entry: Sendable, Equatable {
         var host: String
-        var port: Int?
+        var port: Port
+    }
+
+    enum Port: Sendable, Equatable {
+        /// 80 for http, 443 for https.
+        case standard
+        case only(Int)
+        case any
     }
 
     let entries: [Entry]
@@ -94,11 +105,16 @@ public struct ExtraAllowedHosts: Sendable, Equatable {
         for item in list {
             let text = item.lowercased()
             var host = text
-            var port: Int?
+            var port = Port.standard
             if let colon = text.lastIndex(of: ":"), !text.hasPrefix("[") || text[..<colon].hasSuffix("]") {
-                guard let value = Int(text[text.index(after: colon)...]), (1...65535).contains(value) else { throw .init(entry: item) }
+                let written = text[text.index(after: colon)...]
+                if written == "*" {
+                    port = .any
+                } else {
+                    guard let value = Int(written), (1...65535).contains(value) else { throw .init(entry: item) }
+                    port = .only(value)
+                }
                 host = String(text[..<colon])
-                port = value
             }
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             let allowed = host.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || ".-:".unicodeScalars.contains($0)) }
@@ -111,12 +127,28 @@ public struct ExtraAllowedHosts: Sendable, Equatable {
     public var isEmpty: Bool { entries.isEmpty }
 
     /// The entries as written back (`host` or `host:port`), for discovery.
-    public var descriptions: [String] { entries.map { entry in entry.port.map { "\(entry.host):\($0)" } ?? entry.host } }
+    public var descriptions: [String] {
+        entries.map { entry in
+            switch entry.port {
+            case .standard: entry.host
+            case .only(let port): "\(entry.host):\(port)"
+            case .any: "\(entry.host):*"
+            }
+        }
+    }
 
     func allows(host: String, port: Int?, scheme: String) -> Bool {
         guard !entries.isEmpty else { return false }
-        let effectivePort = port ?? (scheme == "https" ? 443 : 80)
-        return entries.contains { $0.host == host && ($0.port == nil || $0.port == effectivePort) }
+        let standard = scheme == "https" ? 443 : 80
+        let effectivePort = port ?? standard
+        return entries.contains { entry in
+            guard entry.host == host else { return false }
+            switch entry.port {
+            case .standard: return effectivePort == standard
+            case .only(let allowed): return effectivePort == allowed
+            case .any: return true
+            }
+        }
     }
 }
 

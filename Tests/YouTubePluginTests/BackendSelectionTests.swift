@@ -118,8 +118,14 @@ extension LiveYouTubeTests {
 /// Pure functions of the embedded backend.
 @Suite struct EmbeddedUnitTests {
     @Test func extraAllowedHostsMatchExactly() throws {
-        let hosts = try ExtraAllowedHosts(list: ["127.0.0.1", "Mirror.Example:8443"])
+        let hosts = try ExtraAllowedHosts(list: ["127.0.0.1:*", "Mirror.Example:8443", "plain.example"])
         #expect(YouTubeTarget("http://127.0.0.1:5555/watch/x", extraHosts: hosts)?.url == "http://127.0.0.1:5555/watch/x")
+        // Without a port, the standard ports only.
+        #expect(YouTubeTarget("https://plain.example/v", extraHosts: hosts) != nil)
+        #expect(YouTubeTarget("http://plain.example:80/v", extraHosts: hosts) != nil)
+        #expect(YouTubeTarget("http://plain.example:8080/v", extraHosts: hosts) == nil)
+        #expect(YouTubeTarget("https://plain.example:22/v", extraHosts: hosts) == nil)
+        #expect(hosts.descriptions == ["127.0.0.1:*", "mirror.example:8443", "plain.example"])
         #expect(YouTubeTarget("https://mirror.example:8443/v", extraHosts: hosts) != nil)
         #expect(YouTubeTarget("https://mirror.example/v", extraHosts: hosts) == nil)
         #expect(YouTubeTarget("https://evil.mirror.example:8443/v", extraHosts: hosts) == nil)

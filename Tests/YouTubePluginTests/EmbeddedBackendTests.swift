@@ -14,7 +14,7 @@ import Glibc
 
 extension LiveYouTubeTests {
     /// The embedded backend with the real yt-dlp and ffmpeg, against ffmpeg-made media on a
-    /// loopback site (`YOUTUBE_EXTRA_ALLOWED_HOSTS=127.0.0.1`). Offline.
+    /// loopback site (`YOUTUBE_EXTRA_ALLOWED_HOSTS=127.0.0.1:*`). Offline.
     @Suite(.enabled(if: EmbeddedTools.enabled, "needs yt-dlp, ffmpeg and ffprobe on PATH"))
     struct EmbeddedBackendTests {
         func fixtures() throws -> MediaFixtures {

@@ -235,7 +235,7 @@ enum EmbeddedHarness {
         var environment = [
             "PATH": EmbeddedTools.path,
             "YOUTUBE_BACKEND": "auto",
-            "YOUTUBE_EXTRA_ALLOWED_HOSTS": "127.0.0.1",
+            "YOUTUBE_EXTRA_ALLOWED_HOSTS": "127.0.0.1:*",
             "YOUTUBE_EXTRACT_TIMEOUT": "20",
             "YOUTUBE_STREAM_IDLE_TIMEOUT": "10",
             "LOCAL_STORAGE_PATH": NSTemporaryDirectory() + "routehost-embedded-tests",
