@@ -26,7 +26,8 @@ TARGET = re.compile(r"≥\s*([0-9.]+)×\s*(.*)$")
 
 
 def rows(table_text):
-    """(figure, ratio, target, reference) for each table row with a ratio and a ratio target."""
+    """(figure, ratio, target or None, reference) for each table row with a ratio; the target
+    when it is a ratio (`≥ 0.75× bare`), None for diagnostic rows (the stack's own floors)."""
     found = []
     for line in table_text.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -34,10 +35,13 @@ def rows(table_text):
             continue
         figure, _, reference, ratio, target = cells
         ratio_match, target_match = RATIO.match(ratio), TARGET.search(target)
-        if not ratio_match or not target_match:
+        if not ratio_match:
             continue
-        found.append((figure, float(ratio_match.group(1)), float(target_match.group(1)),
-                      target_match.group(2) or reference.split(" ")[0]))
+        if target_match:
+            found.append((figure, float(ratio_match.group(1)), float(target_match.group(1)),
+                          target_match.group(2) or reference.split(" ")[0]))
+        else:
+            found.append((figure, float(ratio_match.group(1)), None, reference.split(" ")[0] or "reference"))
     return found
 
 
@@ -49,13 +53,14 @@ def short(figure, limit=58):
 def draw(found, title, out):
     height = 0.42 * len(found) + 1.6
     figure, axes = plt.subplots(figsize=(11, height))
-    labels = [f"{short(name)}  (vs {reference})" for name, _, _, reference in found]
+    labels = [short(name) if reference[:1].isdigit() else f"{short(name)}  (vs {reference})" for name, _, _, reference in found]
     positions = range(len(found))
     ratios = [ratio for _, ratio, _, _ in found]
     targets = [target for _, _, target, _ in found]
-    colours = ["#2e7d32" if ratio >= target else "#c62828" for ratio, target in zip(ratios, targets)]
-    axes.barh(positions, ratios, color=colours, height=0.6, label="RouteHost ÷ reference (same run)")
-    axes.scatter(targets, positions, marker="|", s=400, color="black", zorder=3, label="target")
+    colours = ["#9e9e9e" if target is None else "#2e7d32" if ratio >= target else "#c62828" for ratio, target in zip(ratios, targets)]
+    axes.barh(positions, ratios, color=colours, height=0.6, label="RouteHost ÷ reference (same run; grey: diagnostic)")
+    marked = [(target, position) for target, position in zip(targets, positions) if target is not None]
+    axes.scatter([t for t, _ in marked], [p for _, p in marked], marker="|", s=400, color="black", zorder=3, label="target")
     for position, ratio in zip(positions, ratios):
         axes.text(ratio, position, f" {ratio:g}×", va="center", fontsize=8)
     axes.set_yticks(list(positions), labels, fontsize=8)
