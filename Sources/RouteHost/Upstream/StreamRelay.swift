@@ -95,15 +95,15 @@ public struct StreamRelay: Sendable {
     /// The most upstream bytes a relay holds at once, outside socket buffers: the handoff (which
     /// may pass ``bufferCapacity`` by the chunk that filled it), what the writer took from it on
     /// its way to the socket, the chunk in the reader's hand, and what AsyncHTTPClient buffered
-    /// from one read event (NIO reads up to 4 times per event, ``UpstreamClient/largestRead``
-    /// each). What an upstream may have sent beyond the client's last read, when the client
+    /// from one read event (upstream connections read once per event, ``UpstreamClient/largestRead``
+    /// at most). What an upstream may have sent beyond the client's last read, when the client
     /// leaves, is this plus the socket buffers on the way.
     ///
     /// Caveat: the body writer accepts a write while the channel last said it was writable, and
     /// the channel's event loop says otherwise only once it has taken the earlier writes. When that
     /// loop runs behind (a loaded machine), the writer may hand it one more take of the handoff,
     /// counted here; a loop that lags longer while the upstream's keeps reading lets more wait.
-    package static let heldBytesLimit = 3 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 4) * UpstreamClient.largestRead
+    package static let heldBytesLimit = 3 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 1) * UpstreamClient.largestRead
 
     /// A response streaming `body` with `status` and `headers`.
     ///

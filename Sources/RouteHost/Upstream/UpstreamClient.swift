@@ -82,8 +82,12 @@ public final class UpstreamClient: Sendable {
                 // Reads grow from 2 KiB up to 256 KiB while they come back full (NIO's default
                 // stops at 64 KiB): a relayed stream costs a quarter of the reads and hand-offs,
                 // a small answer still gets small buffers.
+                // One read per readiness event (NIO's default is 4): what AsyncHTTPClient buffers
+                // for a stream whose client is slower is one read, not four (see StreamRelay.heldBytesLimit).
                 let reads = channel.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
-                    minimum: 64, initial: 2048, maximum: UpstreamClient.largestRead))
+                    minimum: 64, initial: 2048, maximum: UpstreamClient.largestRead)).flatMap {
+                    channel.setOption(ChannelOptions.maxMessagesPerRead, value: 1)
+                }
                 guard let receiveBuffer else { return reads }
                 return reads.flatMap {
                     channel.setOption(ChannelOptions.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBuffer))
