@@ -215,6 +215,11 @@ public final class DurableJobService: JobService, Service {
 
     // MARK: - Startup
 
+    /// Opens the store (waiting for its lock) and recovers from the previous run, once.
+    public func open() async throws {
+        try await ready()
+    }
+
     /// Opens the store and recovers from the previous run, once; every entry point awaits it.
     private func ready() async throws {
         let task = readiness.withLockedValue { task in

@@ -20,11 +20,15 @@ public protocol JobService: Sendable {
     func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)]
     /// Jobs waiting to run.
     var queueLength: Int { get }
+    /// Opens what the service needs (its store, and that store's lock) before the host serves;
+    /// throws when it cannot. Later calls do nothing.
+    func open() async throws
     /// Releases what the service holds (database, HTTP clients); called once when the host stops.
     func shutdown() async
 }
 
 extension JobService {
+    public func open() async throws {}
     public func shutdown() async {}
 }
 

@@ -11,23 +11,32 @@ import SQLiteNIO
 /// rolled back (the database stays consistent). Every method is a single SQL statement, so
 /// each change is atomic without holding a transaction across awaits.
 ///
-/// - Important: one process per file (see ``JobStore``). Call ``close()`` when done; a store
-///   released while open closes its connection in the background.
+/// - Important: one process per file, enforced: ``open()`` takes the file's ``StoreLock`` (waiting
+///   up to `lockTimeout` for another holder) and ``close()`` releases it. Call ``close()`` when
+///   done; a store released while open closes its connection in the background.
 public final class SQLiteJobStore: JobStore {
     /// The file's path.
     public let path: String
     private let logger: Logger
+    private let lockTimeout: Duration
     private let connectionBox = NIOLockedValueBox<SQLiteConnection?>(nil)
+    private let lock = NIOLockedValueBox<StoreLock?>(nil)
 
-    /// - Parameter path: the database file; its folder is created when missing.
-    public init(path: String, logger: Logger = Logger(label: "routehost.jobs.sqlite")) {
+    /// - Parameters:
+    ///   - path: the database file; its folder is created when missing.
+    ///   - lockTimeout: how long ``open()`` waits for another process's lock on the file
+    ///     (`STORE_LOCK_TIMEOUT_SECONDS`).
+    public init(path: String, lockTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "routehost.jobs.sqlite")) {
         self.path = path
+        self.lockTimeout = lockTimeout
         self.logger = logger
     }
 
     /// The store at `jobs.sqlite` in `storagePath` (`LOCAL_STORAGE_PATH`).
-    public convenience init(storagePath: String, logger: Logger = Logger(label: "routehost.jobs.sqlite")) {
-        self.init(path: URL(fileURLWithPath: storagePath, isDirectory: true).appendingPathComponent("jobs.sqlite").path, logger: logger)
+    public convenience init(storagePath: String, lockTimeout: Duration = .seconds(30), logger: Logger = Logger(label: "routehost.jobs.sqlite")) {
+        self.init(
+            path: URL(fileURLWithPath: storagePath, isDirectory: true).appendingPathComponent("jobs.sqlite").path, lockTimeout: lockTimeout,
+            logger: logger)
     }
 
     deinit {
@@ -39,8 +48,11 @@ public final class SQLiteJobStore: JobStore {
     public func open() async throws {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let held = try await StoreLock.acquire(storePath: path, timeout: lockTimeout, logger: logger)
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
+            // Another connection (the sqlite3 shell, a backup) makes writes wait, not fail.
+            _ = try await connection.query("PRAGMA busy_timeout=5000")
             _ = try await connection.query("PRAGMA journal_mode=WAL")
             _ = try await connection.query("PRAGMA synchronous=NORMAL")
             // Job ids are random, so their index is written all over: a 16 MiB page cache keeps
@@ -54,6 +66,7 @@ public final class SQLiteJobStore: JobStore {
             throw error
         }
         connectionBox.withLockedValue { $0 = connection }
+        lock.withLockedValue { $0 = held }
     }
 
     public func close() async throws {
@@ -61,6 +74,7 @@ public final class SQLiteJobStore: JobStore {
             defer { box = nil }
             return box
         }
+        defer { lock.withLockedValue { $0 = nil } }
         try await connection?.close()
     }
 

@@ -35,6 +35,9 @@ public struct HostConfiguration: Sendable {
     public var buildNumber: JSONValue
     /// `SHUTDOWN_GRACE_SECONDS` (default 30): how long shutdown waits for requests in flight.
     public var shutdownGrace: Duration
+    /// `STORE_LOCK_TIMEOUT_SECONDS` (default 30): how long a start waits for another process's
+    /// lock on the job store (a rolling restart waits for the old process's drain), then exits.
+    public var storeLockTimeout: Duration
     /// `LOG_LEVEL` (default `info`).
     public var logLevel: String
     /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
@@ -101,6 +104,7 @@ public struct HostConfiguration: Sendable {
         let build = environment.string("BUILD_NUMBER") ?? "0"
         buildNumber = Int(build).map { .number(JSONNumber($0)) } ?? .string(build)
         shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)
+        storeLockTimeout = try environment.seconds("STORE_LOCK_TIMEOUT_SECONDS", default: 30)
         logLevel = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
         guard Self.logLevels.contains(logLevel) else {
             throw EnvironmentError(name: "LOG_LEVEL", value: logLevel, expected: "one of \(Self.logLevels.joined(separator: ", "))")

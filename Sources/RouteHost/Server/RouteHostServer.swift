@@ -65,7 +65,8 @@ public final class RouteHostServer: Sendable {
         var jobsLogger = logger
         jobsLogger[metadataKey: "component"] = "jobs"
         let jobs = jobs ?? DurableJobService(
-            store: SQLiteJobStore(storagePath: configuration.storagePath, logger: jobsLogger), configuration: configuration,
+            store: SQLiteJobStore(storagePath: configuration.storagePath, lockTimeout: configuration.storeLockTimeout, logger: jobsLogger),
+            configuration: configuration,
             queueID: queueID, logger: jobsLogger)
         let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
         let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
@@ -179,7 +180,16 @@ public final class RouteHostServer: Sendable {
 
     /// Serves until SIGTERM or SIGINT, then stops accepting, drains for up to
     /// `SHUTDOWN_GRACE_SECONDS`, shuts the modules down, and returns.
+    ///
+    /// The job store is opened first (a second process on the same `LOCAL_STORAGE_PATH` waits for
+    /// its lock here, up to `STORE_LOCK_TIMEOUT_SECONDS`, before it listens).
     public func run(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        do {
+            try await services.jobs.open()
+        } catch {
+            await shutdown()
+            throw error
+        }
         let group = makeServiceGroup(host: host, port: port, onServerRunning: onServerRunning)
         do {
             try await group.run()
