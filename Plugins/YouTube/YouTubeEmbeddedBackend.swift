@@ -154,6 +154,7 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
         handedOver = true
         registered = false
         let idleTimeout = settings.idleTimeout
+        let clientStallTimeout = settings.clientStallTimeout
         // Ends the run once, whether the body ran or not: Hummingbird drops the body unrun when
         // the head cannot be written (the client left during the extraction).
         let lease = StreamLease { [self] in
@@ -168,32 +169,53 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
                 // A client that leaves ends the children at once, not at the next failed write.
                 let watch = connection.onClose { pipeline.terminate() }
                 defer { watch.cancel() }
-                let stalled = Mutex(false)
+                // The tools silent for the idle timeout, or one write to the client waiting for the
+                // stall timeout (it stopped reading: Hummingbird's idle timer does not run while a
+                // response is written): either ends the children; a stalled client's connection is
+                // closed, which fails the waiting write.
+                let state = StreamWatch()
                 let watchdog = Task {
-                    let interval = min(max(idleTimeout / 4, .milliseconds(5)), .seconds(1))
+                    let interval = min(max(min(idleTimeout, clientStallTimeout) / 4, .milliseconds(5)), .seconds(1))
                     while !Task.isCancelled {
                         try await Task.sleep(for: interval)
-                        if let since = pipeline.waitingSince, ContinuousClock.now - since >= idleTimeout {
-                            stalled.withLock { $0 = true }
+                        let now = ContinuousClock.now
+                        if let since = pipeline.waitingSince, now - since >= idleTimeout {
+                            state.stall.withLock { $0 = .tools }
                             pipeline.terminate()
+                            return
+                        }
+                        if let since = state.writingSince.withLock({ $0 }), now - since >= clientStallTimeout {
+                            state.stall.withLock { $0 = .client }
+                            pipeline.terminate()
+                            connection.close()
                             return
                         }
                     }
                 }
                 defer { watchdog.cancel() }
+                func timed(_ write: () async throws -> Void) async throws {
+                    state.writingSince.withLock { $0 = .now }
+                    defer { state.writingSince.withLock { $0 = nil } }
+                    try await write()
+                }
                 var bytes = first.readableBytes
                 do {
-                    try await writer.write(first)
+                    try await timed { try await writer.write(first) }
                     while let chunk = try await pipeline.next() {
                         bytes += chunk.readableBytes
-                        try await writer.write(chunk)
+                        try await timed { try await writer.write(chunk) }
                     }
                 } catch {
                     pipeline.terminate()
                     _ = await pipeline.exits()
-                    if stalled.withLock({ $0 }) {
+                    switch state.stall.withLock({ $0 }) {
+                    case .tools:
                         logger.error("embedded stream stalled", metadata: ["bytes": "\(bytes)", "idle_timeout": "\(idleTimeout)"])
-                    } else {
+                    case .client:
+                        logger.notice("client stopped reading; connection closed, tools ended", metadata: [
+                            "bytes": "\(bytes)", "client_stall_timeout": "\(clientStallTimeout.secondsValue)",
+                        ])
+                    case nil:
                         logger.info("embedded stream ended early (client gone or cancelled)", metadata: ["bytes": "\(bytes)"])
                     }
                     throw error
@@ -207,8 +229,22 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
                                    "stderr": "\(stderr.suffix(500))"])
                     throw EmbeddedStreamFailure.childFailed(tool: tools[index], termination: endings[index])
                 }
-                try await writer.finish(nil)
+                try await timed { try await writer.finish(nil) }
             })
+    }
+
+    /// What a stream's watchdog saw: since when a write to the client has waited, and what stalled.
+    final class StreamWatch: Sendable {
+        let writingSince = Mutex<ContinuousClock.Instant?>(nil)
+        let stall = Mutex<StreamStall?>(nil)
+    }
+
+    /// What stopped a stream after its head.
+    enum StreamStall: Sendable {
+        /// The tools wrote nothing for the idle timeout.
+        case tools
+        /// One write to the client waited for the client-stall timeout.
+        case client
     }
 
     /// Runs `cleanup` once: at ``end()``, or when dropped without it.

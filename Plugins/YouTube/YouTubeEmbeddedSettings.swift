@@ -12,6 +12,7 @@ import RouteHost
 /// | `YOUTUBE_MAX_CONCURRENT` | 2 | yt-dlp runs at once (info and streams); more get 429 |
 /// | `YOUTUBE_EXTRACT_TIMEOUT` | 60 | seconds for `yt-dlp -J`, and again for the first output bytes of a stream |
 /// | `YOUTUBE_STREAM_IDLE_TIMEOUT` | 30 | seconds without output (while the client waits) that end a stream |
+/// | `YOUTUBE_CLIENT_STALL_TIMEOUT` | 120 | seconds one write to the client may wait (it stopped reading) before the connection is closed and the tools ended |
 /// | `YOUTUBE_SOCKET_TIMEOUT` | 20 | network timeout of yt-dlp (`--socket-timeout`) and ffmpeg (`-rw_timeout`) |
 /// | `YOUTUBE_COOKIES_FILE` | none | a Netscape cookies file passed as `--cookies` (must be readable) |
 /// | `YOUTUBE_EXTRA_ALLOWED_HOSTS` | empty | hosts accepted besides YouTube's (see ``ExtraAllowedHosts``) |
@@ -22,6 +23,7 @@ struct YouTubeEmbeddedSettings: Sendable {
     var maxConcurrent = 2
     var extractTimeout: Duration = .seconds(60)
     var idleTimeout: Duration = .seconds(30)
+    var clientStallTimeout: Duration = .seconds(120)
     var socketTimeout: Duration = .seconds(20)
     var cookiesFile: String?
     /// The children's environment: a short list copied from ours (never our secrets).
@@ -104,6 +106,10 @@ struct YouTubeEmbeddedSettings: Sendable {
         maxConcurrent = try environment.integer("YOUTUBE_MAX_CONCURRENT", default: 2, minimum: 1)
         extractTimeout = try environment.seconds("YOUTUBE_EXTRACT_TIMEOUT", default: 60)
         idleTimeout = try environment.seconds("YOUTUBE_STREAM_IDLE_TIMEOUT", default: 30)
+        clientStallTimeout = try environment.seconds("YOUTUBE_CLIENT_STALL_TIMEOUT", default: 120)
+        guard clientStallTimeout > .zero else {
+            throw SettingError(description: "YOUTUBE_CLIENT_STALL_TIMEOUT must be more than 0 seconds")
+        }
         socketTimeout = try environment.seconds("YOUTUBE_SOCKET_TIMEOUT", default: 20)
         if let cookies = environment.string("YOUTUBE_COOKIES_FILE") {
             guard FileManager.default.isReadableFile(atPath: cookies) else {
@@ -154,6 +160,7 @@ struct YouTubeEmbeddedSettings: Sendable {
         object["YOUTUBE_MAX_CONCURRENT"] = .number(JSONNumber(maxConcurrent))
         object["YOUTUBE_EXTRACT_TIMEOUT"] = .number(JSONNumber(extractTimeout.secondsValue))
         object["YOUTUBE_STREAM_IDLE_TIMEOUT"] = .number(JSONNumber(idleTimeout.secondsValue))
+        object["YOUTUBE_CLIENT_STALL_TIMEOUT"] = .number(JSONNumber(clientStallTimeout.secondsValue))
         object["YOUTUBE_SOCKET_TIMEOUT"] = .number(JSONNumber(socketTimeout.secondsValue))
         object["YOUTUBE_COOKIES_FILE"] = cookiesFile == nil ? "not set" : "set"
         return .object(object)

@@ -68,6 +68,14 @@ public final class PausingClient: ChannelInboundHandler, Sendable {
         }
     }
 
+    /// Reads again and returns once the connection is closed (by either side): a paused client
+    /// does not read, so it would not see the other side's close.
+    public func closed() async {
+        guard let channel = channel.withLockedValue({ $0 }) else { return }
+        try? await channel.setOption(ChannelOptions.autoRead, value: true).get()
+        try? await channel.closeFuture.get()
+    }
+
     public func close() async {
         try? await channel.withLockedValue({ $0 })?.close()
     }

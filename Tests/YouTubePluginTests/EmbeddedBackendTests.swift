@@ -411,6 +411,41 @@ extension LiveYouTubeTests {
             }
         }
 
+        /// A client that stops reading an mp3 stream is cut off after the stall timeout: its
+        /// connection closed, yt-dlp and ffmpeg ended, the slot freed (they would otherwise hold
+        /// it for as long as the client keeps its window shut).
+        @Test(.timeLimit(.minutes(1))) func aClientThatStopsReadingIsCutOffAndTheToolsEnded() async throws {
+            let directory = try EmbeddedHarness.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var environment = try hangingTools(directory)
+            environment["YOUTUBE_FFMPEG_PATH"] = try EmbeddedHarness.script("ffmpeg", in: directory, """
+                #!/bin/sh
+                if [ "$1" = -version ]; then echo "ffmpeg version test"; exit 0; fi
+                echo $$ >> \(directory)/pids
+                exec head -c 1000000000 /dev/zero
+
+                """)
+            environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "600"
+            environment["YOUTUBE_CLIENT_STALL_TIMEOUT"] = "1"
+            environment["YOUTUBE_MAX_CONCURRENT"] = "1"
+            try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
+            let buffer = 64 << 10
+            try await EmbeddedHarness.run(environment, socketBufferBytes: buffer) { host in
+                let client = try await PausingClient.start(
+                    port: host.port, request: DisconnectingClient.post("/v1/media/youtube/mp3", json: YouTubeHarness.mp3Body(), apiKey: host.apiKey),
+                    pauseAfter: 64 << 10, receiveBuffer: buffer)
+                await client.paused()
+                let pids = try await EmbeddedHarness.pids(atLeast: 3, in: directory + "/pids")
+                #expect(pids.count >= 3, "\(pids)")
+                // The client reads nothing more: only the stall timeout can end the stream.
+                #expect(try await waitUntilGone(pids).isEmpty, "the tools end with the stalled stream")
+                // Now reading again, it finds what the kernel still held, then the server's close.
+                await client.closed()
+                let next = try await EmbeddedHarness.notBusy { try await host.request(.post, "/v1/media/youtube/info", json: YouTubeHarness.mp3Body()) }
+                #expect(next.status == 200, "the slot is free again: \(next.text)")
+            }
+        }
+
         @Test func timeoutsKillTheWholeProcessGroup() async throws {
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }

@@ -244,10 +244,10 @@ enum EmbeddedHarness {
         return environment.merging(extra) { _, new in new }
     }
 
-    static func run(_ extra: [String: String] = [:], _ body: (LiveHost) async throws -> Void) async throws {
+    static func run(_ extra: [String: String] = [:], socketBufferBytes: Int? = nil, _ body: (LiveHost) async throws -> Void) async throws {
         try await LiveHost.withRunning(
             manifestPath: YouTubeHarness.repositoryRoot.appendingPathComponent("routes.json").path, environment: environment(extra),
-            catalog: .withBuiltIns([YouTubeModule.self])
+            catalog: .withBuiltIns([YouTubeModule.self]), socketBufferBytes: socketBufferBytes
         ) { host in
             try await body(host)
         }

@@ -43,6 +43,12 @@ public struct ClientConnection: Sendable {
         return registration
     }
 
+    /// Closes the connection (a client that stopped reading, say): a write waiting on it fails,
+    /// and the ``onClose(_:)`` actions run. Does nothing to ``detached``.
+    public func close() {
+        channel?.close(promise: nil)
+    }
+
     /// One ``onClose(_:)`` action, until it has run or ``cancel()`` is called.
     public final class Registration: Sendable {
         private let action: Mutex<(@Sendable () -> Void)?>
