@@ -15,10 +15,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var environment = try options.environment()
-        if environment.string("API_KEY") == nil && environment.list("API_KEYS").isEmpty {
+        if try HostConfiguration(environment: environment).apiKeys.isEmpty {
             let key = APIKeySet.generateKey()
             environment["API_KEY"] = key
-            FileHandle.standardOutput.write(Data("No API_KEY or API_KEYS configured: generated a key for this run only:\n  X-API-Key: \(key)\nSet API_KEY to keep a key across restarts.\n".utf8))
+            FileHandle.standardOutput.write(Data("No API_KEY, API_KEYS or API_KEYS_FILE configured: generated a key for this run only:\n  X-API-Key: \(key)\nSet API_KEY to keep a key across restarts.\n".utf8))
         }
         let logger = makeLogger(level: environment.string("LOG_LEVEL") ?? "info")
         let server = try options.makeServer(environment: environment, logger: logger, isServing: true)

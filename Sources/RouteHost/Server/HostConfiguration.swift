@@ -7,7 +7,8 @@ public struct HostConfiguration: Sendable {
     public var host: String
     /// `PORT` (default 8080).
     public var port: Int
-    /// `API_KEY` plus the comma-separated `API_KEYS` (for rotation).
+    /// `API_KEY` plus the comma-separated `API_KEYS` (for rotation), plus the keys in the file
+    /// `API_KEYS_FILE` names (one per line, or comma-separated; `#` starts a comment line).
     public var apiKeys: [String]
     /// `LOCAL_STORAGE_PATH` (default `./storage`): the job database and scratch files.
     public var storagePath: String
@@ -92,7 +93,11 @@ public struct HostConfiguration: Sendable {
     public init(environment: EnvironmentValues) throws(EnvironmentError) {
         host = environment.string("HOST") ?? "0.0.0.0"
         port = try environment.integer("PORT", default: 8080, minimum: 0)
-        apiKeys = ([environment.string("API_KEY")].compactMap { $0 } + environment.list("API_KEYS"))
+        let fileKeys = (try environment.secretFile("API_KEYS") ?? "")
+            .split(whereSeparator: { $0.isNewline || $0 == "," })
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        apiKeys = [environment.string("API_KEY")].compactMap { $0 } + environment.list("API_KEYS") + fileKeys
         storagePath = environment.string("LOCAL_STORAGE_PATH") ?? "./storage"
         docsAssetsPath = environment.string("DOCS_ASSETS_PATH") ?? "./.tools/swagger-ui"
         maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
@@ -117,7 +122,8 @@ public struct HostConfiguration: Sendable {
         webhookMaxAttempts = try environment.integer("WEBHOOK_MAX_ATTEMPTS", default: 5, minimum: 1)
         webhookAllowedHosts = environment.list("WEBHOOK_ALLOWED_HOSTS")
         webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
-        webhookSigner = environment.string("WEBHOOK_SECRET").map(WebhookSigner.init(secret:))
+        webhookSigner = (try environment.secretFile("WEBHOOK_SECRET") ?? environment.string("WEBHOOK_SECRET"))
+            .flatMap { $0.isEmpty ? nil : WebhookSigner(secret: $0) }
         jobRetention = try environment.hours("JOB_RETENTION_HOURS", default: 168)
         rateLimitPerMinute = try environment.integer("RATE_LIMIT_PER_MINUTE", default: 600, minimum: 0)
         rateLimitBurst = try environment.integer("RATE_LIMIT_BURST", default: rateLimitPerMinute, minimum: 1)
