@@ -48,7 +48,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
             arm(bodyTimeout, context: context)
         case .end:
             readingBody = false
-            disarm()
+            // Answered before its body was read (a 401 or 413): the next head is timed from now.
+            if unanswered == 0 { arm(headTimeout, context: context) } else { disarm() }
         case .body: break
         }
         context.fireChannelRead(data)

@@ -69,6 +69,26 @@ import Testing
         }
     }
 
+    /// A request answered before its body was read (here a 401) still times the next head:
+    /// once the body has arrived, a stalled head is cut at the head timeout, not the idle one.
+    @Test func theHeadDeadlineFollowsAnEarlyAnswer() async throws {
+        let app = try TestHost.application(environment: ["REQUEST_HEAD_TIMEOUT_SECONDS": "0.3", "IDLE_TIMEOUT_SECONDS": "600"])
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let collector = ResponseCollector()
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+                .connect(host: "127.0.0.1", port: port).get()
+            let head = "POST /v1/echo/say HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n"
+            try await channel.writeAndFlush(ByteBuffer(string: head)).get()
+            while collector.count("HTTP/1.1 401") < 1, channel.isActive { await Task.yield() }
+            #expect(collector.count("HTTP/1.1 401") == 1)
+            // The body after the answer, then a head that never ends.
+            try await channel.writeAndFlush(ByteBuffer(string: #"{"text":"x"}"# + "GET /health HTTP/1.1\r\nX-Slow: a")).get()
+            #expect(try await closes(channel, within: .seconds(10)))
+        }
+    }
+
     final class ResponseCollector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         private let received = NIOLockedValueBox("")
