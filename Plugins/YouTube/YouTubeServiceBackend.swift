@@ -18,7 +18,7 @@ struct YouTubeServiceBackend: YouTubeBackend {
             scheme == "http" || scheme == "https", let host = url.host, !host.isEmpty
         else {
             throw ModuleConfigurationError(
-                key: ["service_url"], message: "'\(serviceURL)' is not an http:// or https:// URL",
+                key: ["service_url"], message: "'\(UpstreamConfiguration.redacted(serviceURL))' is not an http:// or https:// URL",
                 fix: "set YOUTUBE_SERVICE_URL to the downloader's base URL, like http://localhost:3001")
         }
         var settings: UpstreamConfiguration

@@ -116,6 +116,32 @@ extension LiveYouTubeTests {
 }
 
 /// Pure functions of the embedded backend.
+/// Credentials in the service URL reach no message.
+@Suite struct ServiceURLRedactionTests {
+    @Test func urlsAreRedactedWhetherTheyParseOrNot() {
+        #expect(UpstreamConfiguration.redacted("ftp://relay:s3cr3t@10.0.0.1/x?token=abc") == "ftp://…@10.0.0.1/x")
+        #expect(UpstreamConfiguration.redacted("http://host:3001/") == "http://host:3001/")
+        #expect(UpstreamConfiguration.redacted(URL(string: "http://u:p@host:3001/?k=v")!) == "http://host:3001/")
+    }
+
+    @Test func aRefusedServiceURLIsReportedWithoutItsCredentials() throws {
+        let environment = EnvironmentValues([
+            "API_KEY": String(repeating: "k", count: 24), "YOUTUBE_BACKEND": "service", "YOUTUBE_SERVICE_URL": "ftp://relay:s3cr3t@10.0.0.1/x",
+            "LOCAL_STORAGE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("routehost-redact-\(UUID().uuidString)").path,
+        ])
+        do {
+            _ = try RouteHostServer(
+                manifestPath: YouTubeHarness.repositoryRoot.appendingPathComponent("routes.json").path,
+                catalog: .withBuiltIns([YouTubeModule.self]), environment: environment, isServing: false)
+            Issue.record("an ftp:// service URL was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("'ftp://…@10.0.0.1/x' is not an http:// or https:// URL"), "\(text)")
+            #expect(!text.contains("s3cr3t") && !text.contains("relay:"))
+        }
+    }
+}
+
 @Suite struct EmbeddedUnitTests {
     @Test func extraAllowedHostsMatchExactly() throws {
         let hosts = try ExtraAllowedHosts(list: ["127.0.0.1:*", "Mirror.Example:8443", "plain.example"])

@@ -147,11 +147,20 @@ public struct UpstreamConfiguration: Sendable {
 
     /// `url` without user information or query.
     public static func redacted(_ url: URL) -> String {
-        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url.absoluteString }
+        guard var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return redacted(url.absoluteString) }
         components.user = nil
         components.password = nil
         components.query = nil
-        return components.string ?? url.absoluteString
+        return components.string ?? redacted(url.absoluteString)
+    }
+
+    /// A URL as written, whether it parses or not, without what sits between `//` and `@`
+    /// (user information) or after `?`: for messages about a URL that may carry credentials.
+    public static func redacted(_ text: String) -> String {
+        var text = Substring(text)
+        if let query = text.firstIndex(of: "?") { text = text[..<query] }
+        guard let start = text.range(of: "//"), let at = text[start.upperBound...].firstIndex(of: "@") else { return String(text) }
+        return String(text[..<start.upperBound]) + "…@" + String(text[text.index(after: at)...])
     }
 
     static func seconds(_ duration: Duration) -> JSONValue {
