@@ -146,14 +146,24 @@ public final class DurableJobService: JobService, Service {
         return try await store.job(id: id)
     }
 
+    /// The most jobs ``statuses(updatedWithin:)`` lists: a wide window over a large store must not
+    /// load every row into one answer.
+    public static let maxListedStatuses = 10_000
+
+    /// The status of the jobs updated within `window`, oldest update first: the latest
+    /// ``maxListedStatuses`` of them when there are more.
     public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
         try await ready()
         let since = Date().addingTimeInterval(-window.secondsValue)
-        let stored = try await store.statuses(updatedSince: since)
+        let stored = try await store.statuses(updatedSince: since, limit: Self.maxListedStatuses)
         let storedIDs = Set(stored.map(\.jobID))
         let pending = recorder.unwritten.filter { $0.updatedAt >= since && !storedIDs.contains($0.id) }.map { (jobID: $0.id, status: $0.status) }
-        return stored + pending
+        return (stored + pending).suffix(Self.maxListedStatuses)
     }
+
+    /// Jobs deleted per statement of the retention sweep: the sweep lets other statements run
+    /// between batches instead of holding the store's one connection for the whole backlog.
+    static let purgeBatch = 1_000
 
     /// Deletes the jobs past `JOB_RETENTION_HOURS` (0 keeps every job); returns how many.
     @discardableResult
@@ -162,7 +172,14 @@ public final class DurableJobService: JobService, Service {
         guard retention > 0 else { return 0 }
         do {
             try await ready()
-            let purged = try await store.purge(updatedBefore: now.addingTimeInterval(-retention))
+            let cutoff = now.addingTimeInterval(-retention)
+            var purged = 0
+            while true {
+                let batch = try await store.purge(updatedBefore: cutoff, limit: Self.purgeBatch)
+                purged += batch
+                if batch < Self.purgeBatch { break }
+                await Task.yield()
+            }
             if purged > 0 { logger.info("purged old jobs", metadata: ["count": "\(purged)"]) }
             return purged
         } catch {

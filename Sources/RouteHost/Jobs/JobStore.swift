@@ -35,15 +35,17 @@ public protocol JobStore: Sendable {
     func jobs(status: JobStatus) async throws -> [JobRecord]
     /// The number of jobs with `status`.
     func count(status: JobStatus) async throws -> Int
-    /// The status of every job updated at or after `date`, oldest update first.
-    func statuses(updatedSince date: Date) async throws -> [(jobID: String, status: JobStatus)]
+    /// The status of the jobs updated at or after `date`, oldest update first: the latest
+    /// `limit` of them when there are more.
+    func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)]
     /// Up to `limit` `pending` webhooks due at `date` (next attempt at or before it), earliest
     /// due first, leaving out the jobs in `excluded` (attempts in progress).
     func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook]
     /// The earliest due time of a `pending` webhook not in `excluded`; nil when none is pending.
     func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date?
-    /// Deletes `done` jobs last updated before `date` whose webhook is not `pending`; returns how many.
-    func purge(updatedBefore date: Date) async throws -> Int
+    /// Deletes `done` jobs last updated before `date` whose webhook is not `pending`, at most
+    /// `limit` of them (oldest first); returns how many.
+    func purge(updatedBefore date: Date, limit: Int) async throws -> Int
 }
 
 /// A webhook to send: the stored envelope, byte for byte, and the delivery so far.

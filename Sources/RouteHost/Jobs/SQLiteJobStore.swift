@@ -163,8 +163,10 @@ public final class SQLiteJobStore: JobStore {
         return rows.first?.column("n")?.integer ?? 0
     }
 
-    public func statuses(updatedSince date: Date) async throws -> [(jobID: String, status: JobStatus)] {
-        try await select("SELECT id, status FROM jobs WHERE updated_at >= ? ORDER BY updated_at, seq", [.date(date)]).compactMap { row in
+    public func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
+        let rows = try await select(
+            "SELECT id, status FROM jobs WHERE updated_at >= ? ORDER BY updated_at DESC, seq DESC LIMIT ?", [.date(date), .integer(limit)])
+        return rows.reversed().compactMap { row in
             guard let id = row.column("id")?.string, let status = row.column("status")?.string.flatMap(JobStatus.init) else { return nil }
             return (id, status)
         }
@@ -194,13 +196,15 @@ public final class SQLiteJobStore: JobStore {
         return rows.first?.column("due")?.double.map(Date.init(timeIntervalSince1970:))
     }
 
-    public func purge(updatedBefore date: Date) async throws -> Int {
+    public func purge(updatedBefore date: Date, limit: Int) async throws -> Int {
         try await select(
             """
-            DELETE FROM jobs WHERE status = 'done' AND updated_at < ? AND (webhook_state IS NULL OR webhook_state != 'pending')
+            DELETE FROM jobs WHERE seq IN (
+              SELECT seq FROM jobs WHERE status = 'done' AND updated_at < ? AND (webhook_state IS NULL OR webhook_state != 'pending')
+              ORDER BY updated_at LIMIT ?)
             RETURNING seq
             """,
-            [.date(date)]
+            [.date(date), .integer(limit)]
         ).count
     }
 

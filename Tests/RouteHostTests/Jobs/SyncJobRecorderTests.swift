@@ -30,10 +30,12 @@ struct SyncJobRecorderTests {
         func job(id: String) async throws -> JobRecord? { try await base.job(id: id) }
         func jobs(status: JobStatus) async throws -> [JobRecord] { try await base.jobs(status: status) }
         func count(status: JobStatus) async throws -> Int { try await base.count(status: status) }
-        func statuses(updatedSince date: Date) async throws -> [(jobID: String, status: JobStatus)] { try await base.statuses(updatedSince: date) }
+        func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
+            try await base.statuses(updatedSince: date, limit: limit)
+        }
         func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook] { try await base.dueWebhooks(at: date, excluding: excluded, limit: limit) }
         func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date? { try await base.nextWebhookDue(excluding: excluded) }
-        func purge(updatedBefore date: Date) async throws -> Int { try await base.purge(updatedBefore: date) }
+        func purge(updatedBefore date: Date, limit: Int) async throws -> Int { try await base.purge(updatedBefore: date, limit: limit) }
     }
 
     @Test func manyJobsAreWrittenInFewBatchesAndAllArrive() async throws {
