@@ -371,6 +371,17 @@ extension LiveYouTubeTests {
             return ["YOUTUBE_YTDLP_PATH": ytdlp, "YOUTUBE_FFMPEG_PATH": ffmpeg]
         }
 
+        /// An `ffmpeg` that answers `-version`, records its PID in `directory/pids`, then runs `body`.
+        func fakeFFmpeg(in directory: String, _ body: String) throws -> String {
+            try EmbeddedHarness.script("ffmpeg", in: directory, """
+                #!/bin/sh
+                if [ "$1" = -version ]; then echo "ffmpeg version test"; exit 0; fi
+                echo $$ >> \(directory)/pids
+                \(body)
+
+                """)
+        }
+
         func waitUntilGone(_ pids: [Int32]) async throws -> [Int32] {
             let deadline = ContinuousClock.now + .seconds(5)
             while pids.contains(where: EmbeddedHarness.isAlive), ContinuousClock.now < deadline {
@@ -386,14 +397,10 @@ extension LiveYouTubeTests {
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var environment = try hangingTools(directory)
-            environment["YOUTUBE_FFMPEG_PATH"] = try EmbeddedHarness.script("ffmpeg", in: directory, """
-                #!/bin/sh
-                if [ "$1" = -version ]; then echo "ffmpeg version test"; exit 0; fi
-                echo $$ >> \(directory)/pids
+            environment["YOUTUBE_FFMPEG_PATH"] = try fakeFFmpeg(in: directory, """
                 head -c 2000 /dev/zero
                 sleep 30 & echo $! >> \(directory)/pids
                 wait
-
                 """)
             environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "600"
             try "stall".write(toFile: directory + "/mode", atomically: true, encoding: .utf8)
@@ -418,13 +425,7 @@ extension LiveYouTubeTests {
             let directory = try EmbeddedHarness.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
             var environment = try hangingTools(directory)
-            environment["YOUTUBE_FFMPEG_PATH"] = try EmbeddedHarness.script("ffmpeg", in: directory, """
-                #!/bin/sh
-                if [ "$1" = -version ]; then echo "ffmpeg version test"; exit 0; fi
-                echo $$ >> \(directory)/pids
-                exec head -c 1000000000 /dev/zero
-
-                """)
+            environment["YOUTUBE_FFMPEG_PATH"] = try fakeFFmpeg(in: directory, "exec head -c 1000000000 /dev/zero")
             environment["YOUTUBE_STREAM_IDLE_TIMEOUT"] = "600"
             environment["YOUTUBE_CLIENT_STALL_TIMEOUT"] = "1"
             environment["YOUTUBE_MAX_CONCURRENT"] = "1"

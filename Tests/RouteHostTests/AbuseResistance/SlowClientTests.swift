@@ -17,6 +17,15 @@ import Testing
         return channel
     }
 
+    /// A raw connection to the host whose answers a ``ResponseCollector`` gathers.
+    func collectingConnection(port: Int) async throws -> (any Channel, ResponseCollector) {
+        let collector = ResponseCollector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
+            .connect(host: "127.0.0.1", port: port).get()
+        return (channel, collector)
+    }
+
     /// Whether `channel` is closed by the other side within `limit`.
     func closes(_ channel: any Channel, within limit: Duration) async throws -> Bool {
         try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -50,10 +59,7 @@ import Testing
         let app = try TestHost.application(environment: ["REQUEST_HEAD_TIMEOUT_SECONDS": "1"])
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let collector = ResponseCollector()
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
-                .connect(host: "127.0.0.1", port: port).get()
+            let (channel, collector) = try await collectingConnection(port: port)
             // Requests keep coming for three head timeouts, 0.3 s apart: each answer moves the
             // deadline on, so the first one passing must not close the connection (and a gap has
             // 0.7 s of slack for a slow machine).
@@ -75,10 +81,7 @@ import Testing
         let app = try TestHost.application(environment: ["REQUEST_HEAD_TIMEOUT_SECONDS": "0.3", "IDLE_TIMEOUT_SECONDS": "600"])
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            let collector = ResponseCollector()
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) } }
-                .connect(host: "127.0.0.1", port: port).get()
+            let (channel, collector) = try await collectingConnection(port: port)
             let head = "POST /v1/echo/say HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n"
             try await channel.writeAndFlush(ByteBuffer(string: head)).get()
             while collector.count("HTTP/1.1 401") < 1, channel.isActive { await Task.yield() }
