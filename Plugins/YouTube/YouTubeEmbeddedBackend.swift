@@ -473,8 +473,8 @@ final class YouTubeEmbeddedBackend: YouTubeBackend {
     }
 
     /// Healthy unless a tool's version probe found that it cannot start. Waits for that probe
-    /// (started with the module; a few milliseconds); discovery does not, and counts the tools
-    /// found at start-up as usable until it has run.
+    /// (started with the module: a second or two for yt-dlp's Python start-up, at most 10 s per
+    /// tool); discovery does not, and counts the tools found at start-up as usable until it has run.
     func healthAnswer(refresh: Bool) async -> HandlerResponse {
         await versionProbe.withLock { $0 }?.value
         var object = JSONObject()

@@ -47,8 +47,10 @@ final class StoreLock: Sendable {
         let started = ContinuousClock.now
         var announced = false
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
             let holder = Self.holder(of: path)
-            guard errno == EWOULDBLOCK, ContinuousClock.now - started < timeout else {
+            guard code == EWOULDBLOCK, ContinuousClock.now - started < timeout else {
                 close(descriptor)
                 throw Busy(storePath: storePath, holder: holder, waited: ContinuousClock.now - started)
             }

@@ -55,7 +55,7 @@ public final class WebhookDeliverer: Sendable {
 
     /// Pinned clients kept at once; past it the oldest is shut down (an attempt still using it
     /// fails and is retried).
-    static let maxPinnedClients = 32
+    static let maxPinnedClients = 128
 
     public let settings: Settings
     private let policy: WebhookHostPolicy
@@ -142,7 +142,9 @@ public final class WebhookDeliverer: Sendable {
     /// name that does not resolve fails the attempt with the same message as any failure to
     /// connect, so that job status cannot tell a closed port from an open one.
     func attempt(_ webhook: PendingWebhook) async -> AttemptOutcome? {
-        let host = URLComponents(string: webhook.url)?.host ?? ""
+        // The host as AsyncHTTPClient reads it (Foundation's URL, case as written): the key of
+        // its `dnsOverride`, so that the pin applies whatever the spelling.
+        let host = URL(string: webhook.url)?.host ?? ""
         let pinned: IPAddress?
         switch await policy.decide(host) {
         case .refused(let reason):
@@ -152,7 +154,7 @@ public final class WebhookDeliverer: Sendable {
         case .allowed(let address):
             pinned = address
         }
-        guard let client = client(pinning: pinned.map { (host.lowercased(), $0) }) else { return nil }
+        guard let client = client(pinning: pinned.map { (host, $0) }) else { return nil }
         let deadline = ContinuousClock.now + settings.timeout
         var request = HTTPClientRequest(url: webhook.url)
         request.method = .POST

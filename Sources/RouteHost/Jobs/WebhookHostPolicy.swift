@@ -31,7 +31,7 @@ public struct WebhookHostPolicy: Sendable {
 
     /// What to do with a webhook to `host`.
     public enum Decision: Sendable, Equatable {
-        /// Send it; to `pinned` when set (the checked address of a resolved name).
+        /// Send it; to `pinned` when set (the checked address; nil for a name the list trusts).
         case allowed(pinned: IPAddress?)
         /// Never send it; `reason` says why and how to allow it.
         case refused(reason: String)
@@ -43,21 +43,21 @@ public struct WebhookHostPolicy: Sendable {
         let host = host.lowercased()
         if names.contains(where: { Self.matches(host, $0) }) { return .allowed(pinned: nil) }
         let isLiteral = IPAddress(literal: host) != nil
-        if hasList {
-            let notListed = Decision.refused(reason: "host '\(host)' is not allowed (WEBHOOK_ALLOWED_HOSTS lists the hosts webhooks may go to)")
-            // Only an address block can take a name the list does not; then every address must fall in one.
-            guard !blocks.isEmpty, let addresses = try? await resolver.addresses(of: host),
-                addresses.allSatisfy({ address in blocks.contains { $0.contains(address) } })
-            else { return notListed }
-            return .allowed(pinned: isLiteral ? nil : addresses.first)
-        }
+        let notListed = Decision.refused(reason: "host '\(host)' is not allowed (WEBHOOK_ALLOWED_HOSTS lists the hosts webhooks may go to)")
+        // Only an address block can take a name the list does not name.
+        if hasList && blocks.isEmpty { return notListed }
         guard let addresses = try? await resolver.addresses(of: host) else { return .unresolved }
-        if let refused = addresses.first(where: { $0.internalKind != nil }), let kind = refused.internalKind {
-            let what = isLiteral ? "is a \(kind.rawValue) address" : "resolves to a \(kind.rawValue) address (\(refused))"
+        if hasList {
+            guard addresses.allSatisfy({ address in blocks.contains { $0.contains(address) } }) else { return notListed }
+            return .allowed(pinned: addresses.first)
+        }
+        if let kind = addresses.lazy.compactMap(\.internalKind).first {
+            // The address itself is left out: a key holder need not learn internal names' addresses.
+            let what = isLiteral ? "is a \(kind.rawValue) address" : "resolves to a \(kind.rawValue) address"
             return .refused(reason: "host '\(host)' \(what): webhooks never go to loopback, private, link-local, shared, "
                 + "multicast or reserved addresses unless WEBHOOK_ALLOWED_HOSTS lists them")
         }
-        return .allowed(pinned: isLiteral ? nil : addresses.first)
+        return .allowed(pinned: addresses.first)
     }
 
     static func matches(_ host: String, _ entry: String) -> Bool {

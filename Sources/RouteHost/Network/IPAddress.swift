@@ -27,7 +27,9 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
     public init?(literal text: String) {
         var text = Substring(text)
         if text.hasPrefix("["), text.hasSuffix("]") { text = text.dropFirst().dropLast() }
-        guard !text.isEmpty, !text.contains(where: { $0 == " " || $0 == "\t" }) else { return nil }
+        // Only what an address can be written with: inet_aton takes trailing junk after white
+        // space ("1.2.3.4\nx.example"), which a resolver would read as a name.
+        guard !text.isEmpty, text.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" || $0 == "x" || $0 == "X" }) else { return nil }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, String(text), &v6) == 1 {
             self.init(bytes: withUnsafeBytes(of: &v6) { Array($0) })

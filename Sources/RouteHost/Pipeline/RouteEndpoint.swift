@@ -59,9 +59,15 @@ struct RouteEndpoint: HTTPResponder {
         guard let url = webhook.stringValue.flatMap(WebhookURL.init) else {
             throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' must be an absolute http:// or https:// URL")
         }
-        // A host refused now is a 400; one that does not resolve yet is decided at delivery.
-        if case .refused(let reason) = await webhookHosts.decide(url.host) {
+        // A host refused now is a 400. One that does not resolve yet is decided at delivery,
+        // unless an allow-list is set: then it cannot be shown to be on it.
+        switch await webhookHosts.decide(url.host) {
+        case .refused(let reason):
             throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' \(reason)")
+        case .unresolved where webhookHosts.hasList:
+            throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' host '\(url.host)' is not allowed (WEBHOOK_ALLOWED_HOSTS lists the hosts webhooks may go to)")
+        case .unresolved, .allowed:
+            break
         }
         do {
             let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text))

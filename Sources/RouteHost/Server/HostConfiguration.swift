@@ -94,9 +94,11 @@ public struct HostConfiguration: Sendable {
         host = environment.string("HOST") ?? "0.0.0.0"
         port = try environment.integer("PORT", default: 8080, minimum: 0)
         let fileKeys = (try environment.secretFile("API_KEYS") ?? "")
-            .split(whereSeparator: { $0.isNewline || $0 == "," })
+            .split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            .flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            .filter { !$0.isEmpty }
         apiKeys = [environment.string("API_KEY")].compactMap { $0 } + environment.list("API_KEYS") + fileKeys
         storagePath = environment.string("LOCAL_STORAGE_PATH") ?? "./storage"
         docsAssetsPath = environment.string("DOCS_ASSETS_PATH") ?? "./.tools/swagger-ui"
@@ -122,8 +124,11 @@ public struct HostConfiguration: Sendable {
         webhookMaxAttempts = try environment.integer("WEBHOOK_MAX_ATTEMPTS", default: 5, minimum: 1)
         webhookAllowedHosts = environment.list("WEBHOOK_ALLOWED_HOSTS")
         webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
-        webhookSigner = (try environment.secretFile("WEBHOOK_SECRET") ?? environment.string("WEBHOOK_SECRET"))
-            .flatMap { $0.isEmpty ? nil : WebhookSigner(secret: $0) }
+        let fileSecret = try environment.secretFile("WEBHOOK_SECRET")
+        if let fileSecret, fileSecret.isEmpty {
+            throw EnvironmentError(name: "WEBHOOK_SECRET_FILE", value: environment.string("WEBHOOK_SECRET_FILE") ?? "", expected: "a file holding the secret (it is empty)")
+        }
+        webhookSigner = (fileSecret ?? environment.string("WEBHOOK_SECRET")).map(WebhookSigner.init(secret:))
         jobRetention = try environment.hours("JOB_RETENTION_HOURS", default: 168)
         rateLimitPerMinute = try environment.integer("RATE_LIMIT_PER_MINUTE", default: 600, minimum: 0)
         rateLimitBurst = try environment.integer("RATE_LIMIT_BURST", default: rateLimitPerMinute, minimum: 1)

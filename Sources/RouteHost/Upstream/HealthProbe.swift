@@ -3,7 +3,8 @@ import Foundation
 import JSONSchema
 import NIOCore
 
-/// One health check of an upstream: `GET <healthPath>`, a single attempt within `healthTimeout`.
+/// One health check of an upstream: `GET <healthPath>`, a single attempt within `healthTimeout`
+/// (and, when healthy, `GET <infoPath>` within another).
 ///
 /// Healthy: a 2xx whose JSON (if any) does not say `"status": "unhealthy"`. A healthy probe then
 /// fetches `GET <infoPath>` (when configured) the same way; its failure leaves the upstream

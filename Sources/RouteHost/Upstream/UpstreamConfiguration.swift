@@ -158,9 +158,12 @@ public struct UpstreamConfiguration: Sendable {
     /// (user information) or after `?`: for messages about a URL that may carry credentials.
     public static func redacted(_ text: String) -> String {
         var text = Substring(text)
+        // User information first (a password may hold '?' or '/'): up to the last '@' of the authority.
+        if let start = text.range(of: "//"), let at = text[start.upperBound...].lastIndex(of: "@") {
+            text = text[..<start.upperBound] + "…@" + text[text.index(after: at)...]
+        }
         if let query = text.firstIndex(of: "?") { text = text[..<query] }
-        guard let start = text.range(of: "//"), let at = text[start.upperBound...].firstIndex(of: "@") else { return String(text) }
-        return String(text[..<start.upperBound]) + "…@" + String(text[text.index(after: at)...])
+        return String(text)
     }
 
     static func seconds(_ duration: Duration) -> JSONValue {

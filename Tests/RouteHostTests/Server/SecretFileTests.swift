@@ -12,7 +12,7 @@ import Testing
     }
 
     @Test func keysAndTheWebhookSecretAreReadFromFiles() throws {
-        let keys = try file("# rotation: new first\nfirst-key-0123456789\n\nsecond-key-0123456789, third-key-0123456789\n", mode: 0o600)
+        let keys = try file("# rotation: new first, old last\nfirst-key-0123456789\n\nsecond-key-0123456789, third-key-0123456789\n", mode: 0o600)
         let secret = try file("s3cret-signing-key\n", mode: 0o640)
         defer { for path in [keys, secret] { try? FileManager.default.removeItem(atPath: path) } }
         let configuration = try HostConfiguration(environment: EnvironmentValues([
@@ -31,6 +31,14 @@ import Testing
             Issue.record("a world-readable key file was accepted")
         } catch {
             #expect(error.description.hasPrefix("API_KEYS_FILE=\(keys) is not valid: expected a file other users cannot read (it is mode 644: chmod 600"), "\(error)")
+        }
+        let empty = try file("\n", mode: 0o600)
+        defer { try? FileManager.default.removeItem(atPath: empty) }
+        do {
+            _ = try HostConfiguration(environment: EnvironmentValues(["WEBHOOK_SECRET_FILE": empty, "WEBHOOK_SECRET": "fallback"]))
+            Issue.record("an empty secret file turned signing off without a word")
+        } catch {
+            #expect(error.description.hasSuffix("expected a file holding the secret (it is empty)"), "\(error)")
         }
         do {
             _ = try HostConfiguration(environment: EnvironmentValues(["WEBHOOK_SECRET_FILE": "/nonexistent/secret"]))
