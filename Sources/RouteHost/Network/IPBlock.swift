@@ -8,7 +8,9 @@ public struct IPBlock: Sendable, Hashable {
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         guard let first = parts.first, let address = IPAddress(literal: first) else { return nil }
         let width = address.bytes.count * 8
-        let prefix = parts.count == 2 ? Int(parts[1]) : width
+        var prefix = parts.count == 2 ? Int(parts[1]) : width
+        // An IPv4-mapped block (`::ffff:10.0.0.0/104`) is the IPv4 block its last 32 bits name.
+        if first.contains(":"), address.isIPv4, let written = prefix, parts.count == 2 { prefix = written - 96 }
         guard let prefix, prefix >= 0, prefix <= width else { return nil }
         self.address = address
         self.prefixLength = prefix

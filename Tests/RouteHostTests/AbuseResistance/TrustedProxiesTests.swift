@@ -34,6 +34,9 @@ import Testing
         #expect(proxies.isTrusted("2001:db8:ffff::1"))
         #expect(!proxies.isTrusted("2001:db9::1"))
         #expect(proxies.isTrusted("::ffff:192.168.5.1"))
+        let mapped = try TrustedProxies(parsing: ["::ffff:10.0.0.0/104"])
+        #expect(mapped.isTrusted("10.200.0.1") && mapped.isTrusted("::ffff:10.1.2.3"))
+        #expect(!mapped.isTrusted("11.0.0.1"))
     }
 
     @Test func invalidEntriesAreRejectedWithTheVariableName() {
