@@ -9,7 +9,9 @@ extension EnvironmentValues {
     public func secretFile(_ name: String) throws(EnvironmentError) -> String? {
         let variable = name + "_FILE"
         guard let path = string(variable) else { return nil }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+        // The file itself, not a link to it (Kubernetes mounts secrets as links into `..data/`).
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: target),
             let permissions = attributes[.posixPermissions] as? Int
         else {
             throw EnvironmentError(name: variable, value: path, expected: "a readable file holding \(name)")
@@ -19,7 +21,7 @@ extension EnvironmentValues {
                 name: variable, value: path,
                 expected: "a file other users cannot read (it is mode \(String(permissions & 0o777, radix: 8)): chmod 600 \(path), or 640 with the service's group)")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = FileManager.default.contents(atPath: target) else {
             throw EnvironmentError(name: variable, value: path, expected: "a readable file holding \(name)")
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

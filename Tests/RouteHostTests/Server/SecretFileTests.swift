@@ -20,6 +20,11 @@ import Testing
         ]))
         #expect(configuration.apiKeys == ["env-key-0123456789", "first-key-0123456789", "second-key-0123456789", "third-key-0123456789"])
         let signer = try #require(configuration.webhookSigner)
+        // Through a link (as Kubernetes mounts secrets), the file's own mode counts.
+        let link = keys + ".link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: keys)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        #expect(try HostConfiguration(environment: EnvironmentValues(["API_KEYS_FILE": link])).apiKeys.count == 3)
         #expect(signer.signature(of: Array("{}".utf8)) == WebhookSigner(secret: "s3cret-signing-key").signature(of: Array("{}".utf8)))
     }
 
