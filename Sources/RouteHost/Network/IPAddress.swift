@@ -82,7 +82,12 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         // IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address.
         if b[0..<12].allSatisfy({ $0 == 0 }) { return .reserved }
         if b[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return kind(ipv4: Array(b[12...])) }
+        // 6to4 (2002::/16) carries an IPv4 address in its next 32 bits.
+        if b[0] == 0x20, b[1] == 0x02 { return kind(ipv4: Array(b[2..<6])) }
+        if b[0..<6] == [0x00, 0x64, 0xFF, 0x9B, 0x00, 0x01] { return .private }  // 64:ff9b:1::/48, local-use NAT64
+        if b[0..<8] == [0x01, 0x00, 0, 0, 0, 0, 0, 0] { return .reserved }  // 100::/64, discard
         if b[0] & 0xFE == 0xFC { return .private }
+        if b[0] == 0xFE, b[1] & 0xC0 == 0xC0 { return .private }  // fec0::/10, the former site-local
         if b[0] == 0xFE, b[1] & 0xC0 == 0x80 { return .linkLocal }
         if b[0] == 0xFF { return .multicast }
         if b[0..<4] == [0x20, 0x01, 0x0D, 0xB8] { return .reserved }

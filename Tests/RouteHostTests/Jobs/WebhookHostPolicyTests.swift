@@ -24,12 +24,14 @@ import Testing
             ("fe80::1", .linkLocal), ("100.64.0.1", .shared), ("0.0.0.0", .unspecified), ("0", .unspecified), ("::", .unspecified),
             ("255.255.255.255", .broadcast), ("224.0.0.1", .multicast), ("ff02::1", .multicast), ("240.0.0.1", .reserved),
             ("192.0.2.1", .reserved), ("2001:db8::1", .reserved), ("64:ff9b::a00:1", .private),
+            ("2002:7f00:1::1", .loopback), ("2002:a00:1::", .private), ("64:ff9b:1::1", .private), ("100::1", .reserved),
+            ("fec0::1", .private),
         ]
         for (text, kind) in inside {
             let address = try #require(IPAddress(literal: text), "\(text)")
             #expect(address.internalKind == kind, "\(text) → \(address)")
         }
-        for text in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "[2a00:1450::1]"] {
+        for text in ["8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "[2a00:1450::1]", "2002:808:808::1"] {
             let address = try #require(IPAddress(literal: text), "\(text)")
             #expect(address.internalKind == nil, "\(text) is public")
         }
