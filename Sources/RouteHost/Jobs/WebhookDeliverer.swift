@@ -43,9 +43,9 @@ public final class WebhookDeliverer: Sendable {
         case refused(error: String)
     }
 
-    /// The HTTP clients: one for hosts that need no pinning (addresses, and names the allow-list
-    /// trusts), and one per checked name → address, since AsyncHTTPClient pins a name to an
-    /// address per client (`dnsOverride`), keeping TLS SNI and `Host` for the name.
+    /// The HTTP clients: one for the names the allow-list trusts (not resolved by us), and one per
+    /// checked host → address, since AsyncHTTPClient pins a host to an address per client
+    /// (`dnsOverride`), keeping TLS SNI and `Host` for the name.
     private struct Clients {
         var shared: HTTPClient?
         var pinned: [String: HTTPClient] = [:]

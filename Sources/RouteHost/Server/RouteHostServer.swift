@@ -121,6 +121,7 @@ public final class RouteHostServer: Sendable {
         router.add(middleware: ClientAddressMiddleware(trustedProxies: configuration.trustedProxies))
         let globalLimit = makeLimiter(rate: configuration.rateLimitPerMinute, period: .seconds(60), burst: configuration.rateLimitBurst)
         let bodyReader = JSONBodyReader(maxBytes: configuration.maxBodyBytes, maxDepth: configuration.maxJSONDepth)
+        let webhookHosts = WebhookHostPolicy(configuration.webhookAllowedHosts)
         for route in registry.routes {
             let manifest = route.manifest
             let group = router.group()
@@ -138,7 +139,7 @@ public final class RouteHostServer: Sendable {
                 responder: RouteEndpoint(
                     route: manifest, handler: route.handler, bodyReader: bodyReader,
                     validator: manifest.schema.map { PayloadValidator(schema: $0.validator) }, jobs: services.jobs,
-                    fields: services.fields, webhookHosts: WebhookHostPolicy(configuration.webhookAllowedHosts)))
+                    fields: services.fields, webhookHosts: webhookHosts))
         }
         let healthReport = HealthReport(host: services)
         router.get("/health") { _, _ in

@@ -27,8 +27,8 @@ import NIOCore
 ///   is failed at once, so the reader takes no further upstream chunk; the upstream request is
 ///   cancelled (its body stream is dropped, which makes AsyncHTTPClient close the connection) and
 ///   the relay ends quietly (logged at `info`). What the upstream sent beyond the client's last
-///   read is then what sat in socket buffers and in the relay (at most ``bufferCapacity`` plus the
-///   chunks in hand), whatever the speed of the link.
+///   read is then what sat in socket buffers and in the relay (``heldBytesLimit``), whatever the
+///   speed of the link.
 /// - **client stalled**: like a client gone (the upstream request is cancelled, not counted as an
 ///   upstream failure), except that the connection is still open: the pending write is cancelled
 ///   and the relay throws ``Failure/clientStalled(_:)``, so Hummingbird closes it. Logged at
@@ -103,7 +103,7 @@ public struct StreamRelay: Sendable {
     /// the channel's event loop says otherwise only once it has taken the earlier writes. When that
     /// loop runs behind (a loaded machine), the writer may hand it one more take of the handoff,
     /// counted here; a loop that lags longer while the upstream's keeps reading lets more wait.
-    package static let heldBytesLimit = 3 * (bufferCapacity + UpstreamClient.largestRead) + (1 + 1) * UpstreamClient.largestRead
+    package static let heldBytesLimit = 3 * (bufferCapacity + UpstreamClient.largestRead) + 2 * UpstreamClient.largestRead
 
     /// A response streaming `body` with `status` and `headers`.
     ///
