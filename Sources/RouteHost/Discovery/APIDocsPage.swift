@@ -68,9 +68,9 @@ struct APIDocsPage: Sendable {
         return Self.response(bytes, type: type)
     }
 
-    private static func response(_ body: ByteBuffer, type: String, status: HTTPResponse.Status = .ok) -> Response {
+    private static func response(_ body: ByteBuffer, type: String) -> Response {
         Response(
-            status: status,
+            status: .ok,
             headers: [.contentType: type, .contentSecurityPolicy: contentSecurityPolicy, .cacheControl: "no-cache"],
             body: .init(byteBuffer: body))
     }
