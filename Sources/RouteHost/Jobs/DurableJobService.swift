@@ -21,16 +21,26 @@ import ServiceLifecycle
 ///   and the failure is logged.
 /// - **Queued jobs** (`enqueue`): committed as `queued` before the 202 is sent, so an accepted
 ///   job is never lost. Workers claim them FIFO (by creation time) in one atomic update
-///   (`queued` → `running`, attempts + 1). A job that a crash interrupted is queued again at the
-///   next start and runs again (at-least-once; `attempts` tells); after
-///   ``maximumRunAttempts`` interrupted runs it ends `done` with a 500 instead, so one job
-///   that crashes the process cannot do so forever.
+///   (`queued` → `running`, attempts + 1) under a lease of `JOB_LEASE_SECONDS`, renewed every
+///   third of it while the job runs. A job whose host died (a crash, SIGKILL, a lost network)
+///   is queued again once its lease has expired (at the next start with the SQLite store,
+///   within about one lease by any host sharing a PostgreSQL store) and runs again
+///   (at-least-once; `attempts` tells); after ``maximumRunAttempts`` interrupted runs it ends
+///   `done` with a 500 instead, so one job that crashes the process cannot do so forever. A
+///   host whose lease was lost meanwhile (a pause longer than the lease) keeps no result: the
+///   store refuses its finish, and the job's other run decides.
+/// - **Several hosts** (a shared store): workers claim with row locks that skip what another
+///   host holds, are woken by the store's notifications and poll every
+///   `JOB_POLL_INTERVAL_SECONDS` as well; `MAX_QUEUE_LENGTH` and `queue_length` count the
+///   shared queue (read at each submission, so concurrent submissions on several hosts can
+///   pass the limit by their number). Retention runs on one host at a time.
 /// - **Time limit**: a handler still running after `JOB_TIMEOUT_SECONDS` (default 600; 0: no
 ///   limit) is cancelled and its job ends `done` with a 504 envelope; the worker goes on (see
 ///   ``HandlerDeadline`` for handlers that ignore cancellation). Sync jobs have the same limit.
 /// - **Webhooks**: `done` and a `pending` delivery (due at once) are committed together,
 ///   before the first attempt; each attempt's outcome is recorded with the due time of the
-///   next one; pending deliveries resume at the next start. A delivered webhook is never sent
+///   next one; pending deliveries resume at the next start. Each attempt is held in the store
+///   (``WebhookScheduler``), so one host at a time makes it. A delivered webhook is never sent
 ///   again; see ``WebhookDeliverer`` for the one window in which a receiver can see a
 ///   duplicate. A ``WebhookScheduler`` beside the workers claims due deliveries into
 ///   ``maximumConcurrentDeliveries`` slots, one attempt per claim: a slow, dead or throttling
@@ -54,6 +64,8 @@ public final class DurableJobService: JobService, Service {
 
     public let store: any JobStore
     public let fields: EnvelopeFields
+    /// This host's name in the store's leases: host name, process id and a random suffix.
+    public let owner: String
     private let configuration: HostConfiguration
     private let logger: Logger
     private let deliverer: WebhookDeliverer
@@ -61,10 +73,15 @@ public final class DurableJobService: JobService, Service {
     private let handlers = NIOLockedValueBox<[String: JobHandler]>([:])
     private let waiting: NIOLockedValueBox<Int>
     private let averageRunTime = NIOLockedValueBox<Double>(1)
-    private let readiness = NIOLockedValueBox<Task<Void, any Error>?>(nil)
+    private let readiness = NIOLockedValueBox<Readiness>(Readiness())
+    /// Why the store last failed, until it next answers.
+    private let storeProblem = NIOLockedValueBox<String?>(nil)
     private let doorbell = JobDoorbell()
     private let shutdownSignal = ShutdownSignal()
     private let recorder: SyncJobRecorder
+    /// The jobs this host's workers hold, whose leases are renewed.
+    private let held = NIOLockedValueBox<Set<String>>([])
+    private let workersStopped = ShutdownSignal()
 
     /// - Parameters:
     ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, `JOB_TIMEOUT_SECONDS`, the
@@ -77,14 +94,22 @@ public final class DurableJobService: JobService, Service {
         let waiting = NIOLockedValueBox(0)
         self.waiting = waiting
         self.fields = EnvelopeFields(queueID: queueID, buildNumber: configuration.buildNumber, queueLength: { waiting.withLockedValue { $0 } })
+        let owner = "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)/\(UInt32.random(in: .min ... .max))"
+        self.owner = owner
         let deliverer = WebhookDeliverer(
             settings: configuration.webhookSettings, policy: WebhookHostPolicy(configuration.webhookAllowedHosts), logger: logger)
         self.deliverer = deliverer
-        self.scheduler = WebhookScheduler(slots: Self.maximumConcurrentDeliveries, store: store, deliverer: deliverer, logger: logger)
+        // An attempt takes WEBHOOK_TIMEOUT at most; the margin covers recording its outcome.
+        let claim = configuration.webhookTimeout * 2 + .seconds(10)
+        self.scheduler = WebhookScheduler(
+            slots: Self.maximumConcurrentDeliveries, owner: owner, claimDuration: claim, store: store, deliverer: deliverer, logger: logger)
         self.recorder = SyncJobRecorder(store: store, logger: logger)
     }
 
     public var queueLength: Int { waiting.withLockedValue { $0 } }
+
+    /// Why the job store is failing, or nil when its last use succeeded (`/health` shows it).
+    public var storeFailure: String? { storeProblem.withLockedValue { $0 } }
 
     /// True once graceful shutdown has begun: no job is claimed any more.
     public var isShuttingDown: Bool { shutdownSignal.isTriggered }
@@ -118,7 +143,9 @@ public final class DurableJobService: JobService, Service {
     public func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob {
         do {
             try await ready()
+            if store.isShared { try await refreshQueueLength() }
         } catch {
+            noteStore(error)
             logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
             throw Self.storeUnavailable
         }
@@ -132,6 +159,7 @@ public final class DurableJobService: JobService, Service {
         do {
             try await store.insert(record(submission, status: .queued, at: Date()))
         } catch {
+            noteStore(error)
             waiting.withLockedValue { $0 -= 1 }
             logger.error("could not queue a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
             throw Self.storeUnavailable
@@ -174,12 +202,15 @@ public final class DurableJobService: JobService, Service {
             try await ready()
             let cutoff = now.addingTimeInterval(-retention)
             var purged = 0
-            while true {
-                let batch = try await store.purge(updatedBefore: cutoff, limit: Self.purgeBatch)
-                purged += batch
-                if batch < Self.purgeBatch { break }
-                await Task.yield()
+            let ran = try await store.withHousekeepingLock {
+                while true {
+                    let batch = try await store.purge(updatedBefore: cutoff, limit: Self.purgeBatch)
+                    purged += batch
+                    if batch < Self.purgeBatch { break }
+                    await Task.yield()
+                }
             }
+            if !ran { logger.debug("another host is purging old jobs") }
             if purged > 0 { logger.info("purged old jobs", metadata: ["count": "\(purged)"]) }
             return purged
         } catch {
@@ -191,16 +222,41 @@ public final class DurableJobService: JobService, Service {
     /// Runs the workers, the webhook deliveries and the retention sweep until graceful
     /// shutdown (then drains, see the type's documentation) or cancellation.
     public func run() async throws {
-        try await ready()
+        while true {
+            do {
+                try await ready()
+                break
+            } catch {
+                // A database that is down at start: the host serves (queued routes answer 503)
+                // and keeps trying. A local file that cannot be opened stops the host.
+                guard store.isShared else { throw error }
+                logger.error("the job database is unavailable; retrying", metadata: ["error": "\(error)"])
+                guard await shutdownSignal.sleep(for: .seconds(2)) else { return }
+            }
+        }
         await purgeExpiredJobs()
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.scheduler.run() }
                 group.addTask { await self.purgePeriodically() }
-                await withDiscardingTaskGroup { workers in
-                    for _ in 0..<configuration.queueWorkers {
-                        workers.addTask { await self.work() }
+                await withTaskGroup(of: Void.self) { side in
+                    side.addTask {
+                        await self.store.watch {
+                            self.doorbell.ring()
+                            self.scheduler.wake()
+                        }
                     }
+                    side.addTask { await self.keepLeases() }
+                    if store.isShared {
+                        side.addTask { await self.recoverPeriodically() }
+                    }
+                    await withDiscardingTaskGroup { workers in
+                        for _ in 0..<configuration.queueWorkers {
+                            workers.addTask { await self.work() }
+                        }
+                    }
+                    workersStopped.trigger()
+                    side.cancelAll()
                 }
                 scheduler.close()
                 shutdownSignal.trigger()
@@ -216,8 +272,12 @@ public final class DurableJobService: JobService, Service {
         await recorder.drain()
         scheduler.close()
         await deliverer.shutdown()
-        let opened = readiness.withLockedValue { $0 }
-        guard let opened, (try? await opened.value) != nil else { return }
+        let opened = readiness.withLockedValue { $0.task }
+        guard let opened, (try? await opened.value) != nil else {
+            // A store whose opening failed may still hold a connection pool.
+            if store.isShared { try? await store.close() }
+            return
+        }
         do {
             try await store.close()
         } catch {
@@ -233,38 +293,120 @@ public final class DurableJobService: JobService, Service {
     // MARK: - Startup
 
     /// Opens the store (waiting for its lock) and recovers from the previous run, once.
+    ///
+    /// A shared store that cannot be reached is not an error here: the host starts, its queued
+    /// routes answer 503 and `/health` says why, and every use tries again.
     public func open() async throws {
-        try await ready()
+        do {
+            try await ready()
+        } catch {
+            guard store.isShared else { throw error }
+            noteStore(error)
+            logger.error("the job database is unavailable; the host serves and retries", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private struct Readiness {
+        var task: Task<Void, any Error>?
+        /// When the last opening failed: another is tried one second later at the soonest.
+        var failedAt: ContinuousClock.Instant?
     }
 
     /// Opens the store and recovers from the previous run, once; every entry point awaits it.
+    /// After a failure the next call, a second later at the soonest, tries again.
     private func ready() async throws {
-        let task = readiness.withLockedValue { task in
-            if let task { return task }
+        let task = readiness.withLockedValue { readiness in
+            if let task = readiness.task {
+                guard let failedAt = readiness.failedAt, failedAt.duration(to: .now) >= .seconds(1) else { return task }
+            }
             let opening = Task { try await self.prepare() }
-            task = opening
+            readiness = Readiness(task: opening)
             return opening
         }
-        try await task.value
+        do {
+            try await task.value
+        } catch {
+            readiness.withLockedValue { readiness in
+                if readiness.task == task && readiness.failedAt == nil { readiness.failedAt = .now }
+            }
+            throw error
+        }
+    }
+
+    private func noteStore(_ error: (any Error)?) {
+        let reason = error.map { ($0 as? JobStoreError)?.message ?? "\($0)" }
+        storeProblem.withLockedValue { $0 = reason }
     }
 
     private func prepare() async throws {
         try await store.open()
-        let now = Date()
-        for job in try await store.jobs(status: .running) {
-            if job.webhookURL != nil {
-                try await store.requeue(jobID: job.id, at: now)
-                logger.warning("job interrupted by a restart: queued again", metadata: ["job_id": "\(job.id)", "attempts": "\(job.attempts)"])
-            } else {
-                var envelope = failureEnvelope(for: job, "Interrupted: the host stopped before this job finished; it was not run again")
-                envelope.runTime = nil
-                try await store.finish(jobID: job.id, envelope: envelope.json.serialized(), at: now)
-                logger.warning("sync job interrupted by a restart: finished as failed", metadata: ["job_id": "\(job.id)"])
+        try await recoverInterrupted()
+        try await refreshQueueLength()
+        noteStore(nil)
+        let queued = queueLength
+        if queued > 0 { logger.info("resuming queued jobs", metadata: ["count": "\(queued)"]) }
+    }
+
+    /// Takes over the running jobs whose lease expired (their host stopped): a queued job is
+    /// queued again; a sync job is finished as failed (its client already saw the connection
+    /// drop). Running sync jobs are only in stores written before sync jobs were recorded after
+    /// their answer: that branch is migration code.
+    private func recoverInterrupted() async throws {
+        let batch = 100
+        while true {
+            let lease = JobLease(owner: owner, duration: configuration.jobLease)
+            let jobs = try await store.reclaimExpired(lease, limit: batch)
+            for job in jobs {
+                if job.webhookURL != nil {
+                    try await store.requeue(jobID: job.id, lease)
+                    waiting.withLockedValue { $0 += 1 }
+                    doorbell.ring()
+                    logger.warning("job interrupted (its host stopped): queued again", metadata: ["job_id": "\(job.id)", "attempts": "\(job.attempts)"])
+                } else {
+                    var envelope = failureEnvelope(for: job, "Interrupted: the host stopped before this job finished; it was not run again")
+                    envelope.runTime = nil
+                    _ = try await store.finish(jobID: job.id, envelope: envelope.json.serialized(), lease, webhookClaimUntil: nil)
+                    logger.warning("sync job interrupted by a restart: finished as failed", metadata: ["job_id": "\(job.id)"])
+                }
+            }
+            if jobs.count < batch { return }
+        }
+    }
+
+    /// With a shared store: looks for other hosts' expired leases twice per lease.
+    private func recoverPeriodically() async {
+        let interval = max(configuration.jobLease / 2, .milliseconds(100))
+        while await workersStopped.sleep(for: interval) {
+            do {
+                try await recoverInterrupted()
+            } catch {
+                logger.error("could not look for interrupted jobs", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Renews the leases of the jobs this host runs, every third of a lease, until the workers stop.
+    private func keepLeases() async {
+        let interval = max(configuration.jobLease / 3, .milliseconds(50))
+        while await workersStopped.sleep(for: interval) {
+            let ids = held.withLockedValue { Array($0) }
+            guard !ids.isEmpty else { continue }
+            do {
+                let renewed = try await store.renew(jobIDs: ids, JobLease(owner: owner, duration: configuration.jobLease))
+                let lost = held.withLockedValue { $0.intersection(ids).subtracting(renewed) }
+                for id in lost {
+                    logger.warning("lost the lease of a running job: another host may run it again; this run's result will be dropped", metadata: ["job_id": "\(id)"])
+                }
+            } catch {
+                logger.error("could not renew job leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// With a shared store: the shared queue's length, as ``queueLength`` reports it.
+    private func refreshQueueLength() async throws {
         let queued = try await store.count(status: .queued)
         waiting.withLockedValue { $0 = queued }
-        if queued > 0 { logger.info("resuming queued jobs", metadata: ["count": "\(queued)"]) }
     }
 
     // MARK: - Workers
@@ -273,14 +415,25 @@ public final class DurableJobService: JobService, Service {
         while !shutdownSignal.isTriggered && !Task.isCancelled {
             let job: JobRecord?
             do {
-                job = try await store.claimNext(at: Date())
+                job = try await store.claimNext(JobLease(owner: owner, duration: configuration.jobLease))
             } catch {
+                noteStore(error)
                 logger.error("could not claim a job", metadata: ["error": "\(error)"])
                 _ = await shutdownSignal.sleep(for: .seconds(1))
                 continue
             }
             guard let job else {
-                await doorbell.wait()
+                if store.isShared {
+                    await doorbell.wait(timeout: configuration.jobPollInterval)
+                    do {
+                        try await refreshQueueLength()
+                        noteStore(nil)
+                    } catch {
+                        noteStore(error)
+                    }
+                } else {
+                    await doorbell.wait()
+                }
                 continue
             }
             waiting.withLockedValue { $0 -= 1 }
@@ -289,6 +442,8 @@ public final class DurableJobService: JobService, Service {
     }
 
     private func execute(_ job: JobRecord) async {
+        held.withLockedValue { _ = $0.insert(job.id) }
+        defer { held.withLockedValue { _ = $0.remove(job.id) } }
         var jobLogger = logger
         jobLogger[metadataKey: "job_id"] = .string(job.id)
         jobLogger[metadataKey: "request_id"] = .string(job.requestID)
@@ -303,7 +458,7 @@ public final class DurableJobService: JobService, Service {
                 JobSubmission(request: request, webhookURL: job.webhookURL), handler: handler, fields: fields, queuedAt: job.createdAt,
                 timeout: configuration.jobTimeout)
             if Task.isCancelled {
-                try? await store.requeue(jobID: job.id, at: Date())
+                try? await store.requeue(jobID: job.id, JobLease(owner: owner, duration: configuration.jobLease))
                 waiting.withLockedValue { $0 += 1 }
                 jobLogger.warning("job cancelled by shutdown: queued again")
                 return
@@ -313,14 +468,24 @@ public final class DurableJobService: JobService, Service {
             envelope = failureEnvelope(for: job, "No handler for \(job.endpoint): the route is no longer served as a queued route (check routes.json)")
         }
         let body = envelope.json.serialized()
+        let lease = JobLease(owner: owner, duration: configuration.jobLease)
+        let attemptsNow = job.webhookURL != nil && scheduler.reserve(job.id)
+        let finished: Bool
         do {
-            try await store.finish(jobID: job.id, envelope: body, at: Date())
+            finished = try await store.finish(
+                jobID: job.id, envelope: body, lease, webhookClaimUntil: attemptsNow ? lease.start.addingTimeInterval(scheduler.claimDuration.secondsValue) : nil)
         } catch {
-            jobLogger.error("could not record a finished job; it runs again at the next start", metadata: ["error": "\(error)"])
+            if attemptsNow { scheduler.release(job.id) }
+            jobLogger.error("could not record a finished job; it runs again once its lease expires", metadata: ["error": "\(error)"])
             return
         }
-        if let url = job.webhookURL {
-            scheduler.offer(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
+        guard finished else {
+            if attemptsNow { scheduler.release(job.id) }
+            jobLogger.warning("finished a job whose lease was lost: its result is dropped (another run decides)")
+            return
+        }
+        if attemptsNow, let url = job.webhookURL {
+            scheduler.handOver(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
         }
     }
 

@@ -6,26 +6,32 @@ import NIOConcurrencyHelpers
 ///
 /// The store is the queue: every `pending` delivery carries the due time of its next attempt
 /// (`webhook_next_attempt_at`). The scheduler claims due deliveries, earliest first, into free
-/// slots; a slot makes one attempt (``WebhookDeliverer/deliverOnce(_:)``, at most
+/// slots, each held in the store under a lease of ``claimDuration`` (so that with a shared
+/// store one host at a time attempts a delivery, and another takes it over if this one dies
+/// mid-attempt); a slot makes one attempt (``WebhookDeliverer/deliverOnce(_:)``, at most
 /// `WEBHOOK_TIMEOUT`), records the outcome and the next due time, and is free again. Nothing
 /// sleeps in a slot, so a receiver that answers `429 Retry-After: 3600`, or one that hangs,
 /// holds a slot for one attempt at most and never delays other receivers' webhooks.
 ///
-/// A job that finishes hands its delivery over directly (``offer(_:)``) when a slot is free, so
-/// the first attempt does not wait for the store (which a long job may be keeping busy); when
-/// none is free the delivery waits in the store. The scheduler looks at the store when a slot
+/// A job that finishes reserves a slot (``reserve(_:)``) and, once its delivery is committed
+/// and held, hands it over directly (``handOver(_:)``), so the first attempt does not wait for
+/// the store (which a long job may be keeping busy); when no slot is free the delivery waits
+/// in the store. The scheduler looks at the store when a slot
 /// frees, when the earliest pending delivery falls due, and at least every ``sweepInterval``.
 /// Memory is bounded by the slot count, whatever the backlog: only claimed deliveries are held.
 ///
-/// - Note: due times are wall-clock dates (they survive a restart); a clock step moves them.
-///   Attempts in progress are known only to this process (see ``JobStore``: one process per
-///   store).
+/// - Note: due times are wall-clock dates (they survive a restart); a clock step moves them,
+///   and with a shared store the hosts' clocks must agree to within a fraction of a lease.
 final class WebhookScheduler: Sendable {
     /// The longest the scheduler goes without looking at the store.
     static let sweepInterval: Duration = .seconds(5)
 
     /// Attempts in progress at once.
     let slots: Int
+    /// The holder of this scheduler's claims (the host's owner id).
+    let owner: String
+    /// How long a claimed delivery stays held: longer than one attempt can take.
+    let claimDuration: Duration
     private let store: any JobStore
     private let deliverer: WebhookDeliverer
     private let logger: Logger
@@ -33,8 +39,10 @@ final class WebhookScheduler: Sendable {
     private let claims = NIOLockedValueBox(Claims())
     private let closed = NIOLockedValueBox(false)
 
-    init(slots: Int, store: any JobStore, deliverer: WebhookDeliverer, logger: Logger) {
+    init(slots: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer, logger: Logger) {
         self.slots = max(1, slots)
+        self.owner = owner
+        self.claimDuration = claimDuration
         self.store = store
         self.deliverer = deliverer
         self.logger = logger
@@ -47,14 +55,29 @@ final class WebhookScheduler: Sendable {
         var handedOver: [PendingWebhook] = []
     }
 
-    /// A job with a `webhook_url` has finished (its `pending` delivery is committed): attempts
-    /// it at once when a slot is free, else leaves it to the store.
-    func offer(_ webhook: PendingWebhook) {
+    /// Takes a slot for the first attempt of a job about to finish; false when none is free
+    /// (the delivery then waits in the store). Follow with ``handOver(_:)`` or ``release(_:)``.
+    func reserve(_ jobID: String) -> Bool {
         claims.withLockedValue { claims in
-            guard claims.inFlight.count < slots, !claims.inFlight.contains(webhook.jobID) else { return }
-            claims.inFlight.insert(webhook.jobID)
-            claims.handedOver.append(webhook)
+            guard claims.inFlight.count < slots else { return false }
+            return claims.inFlight.insert(jobID).inserted
         }
+    }
+
+    /// Starts the attempt of a delivery whose slot ``reserve(_:)`` took, committed and held by ``owner``.
+    func handOver(_ webhook: PendingWebhook) {
+        claims.withLockedValue { $0.handedOver.append(webhook) }
+        bell.ring()
+    }
+
+    /// Frees a slot that ``reserve(_:)`` took and that is not used.
+    func release(_ jobID: String) {
+        claims.withLockedValue { _ = $0.inFlight.remove(jobID) }
+        bell.ring()
+    }
+
+    /// Looks at the store now (another host left a delivery due).
+    func wake() {
         bell.ring()
     }
 
@@ -102,21 +125,17 @@ final class WebhookScheduler: Sendable {
         }
     }
 
-    /// Marks up to the free slots' worth of due deliveries as in progress; returns them and how
-    /// long to wait (at most) before looking again.
+    /// Claims up to the free slots' worth of due deliveries; returns them and how long to wait
+    /// (at most) before looking again.
     private func claimDue() async throws -> (claimed: [PendingWebhook], wait: Duration) {
-        let busy = claims.withLockedValue { $0.inFlight }
-        let free = slots - busy.count
+        let free = slots - claims.withLockedValue { $0.inFlight.count }
         guard free > 0 else { return ([], Self.sweepInterval) }
-        let due = try await store.dueWebhooks(at: Date(), excluding: busy, limit: free)
-        // A delivery handed over meanwhile may be among them: it runs once, as handed over.
+        let due = try await store.claimDueWebhooks(JobLease(owner: owner, duration: claimDuration), limit: free)
         let fresh = claims.withLockedValue { claims in
             due.filter { claims.inFlight.insert($0.jobID).inserted }
         }
         if due.count == free { return (fresh, Self.sweepInterval) }
-        guard let next = try await store.nextWebhookDue(excluding: claims.withLockedValue({ $0.inFlight })) else {
-            return (fresh, Self.sweepInterval)
-        }
+        guard let next = try await store.nextWebhookDue() else { return (fresh, Self.sweepInterval) }
         let untilDue = Duration.milliseconds(Int64((next.timeIntervalSinceNow * 1000).rounded(.up)))
         return (fresh, min(max(untilDue, .zero), Self.sweepInterval))
     }
@@ -124,7 +143,7 @@ final class WebhookScheduler: Sendable {
     private func attempt(_ webhook: PendingWebhook) async {
         guard let delivery = await deliverer.deliverOnce(webhook) else { return }
         do {
-            try await store.recordWebhook(jobID: webhook.jobID, delivery, at: Date())
+            try await store.recordWebhook(jobID: webhook.jobID, delivery, owner: owner, at: Date())
         } catch {
             logger.error("could not record a webhook attempt", metadata: ["job_id": "\(webhook.jobID)", "error": "\(error)"])
         }

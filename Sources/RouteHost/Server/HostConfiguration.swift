@@ -39,6 +39,23 @@ public struct HostConfiguration: Sendable {
     /// `STORE_LOCK_TIMEOUT_SECONDS` (default 30): how long a start waits for another process's
     /// lock on the job store (a rolling restart waits for the old process's drain), then exits.
     public var storeLockTimeout: Duration
+    /// `DATABASE_URL` (default none: the SQLite store under `LOCAL_STORAGE_PATH`): a PostgreSQL
+    /// job store that several hosts share (see ``DatabaseURL``).
+    public var database: DatabaseURL?
+    /// `DATABASE_POOL_SIZE` (default 10): connections to PostgreSQL at most (one more listens).
+    public var databasePoolSize: Int
+    /// `DATABASE_STATEMENT_TIMEOUT_SECONDS` (default 30; 0: none): PostgreSQL cancels a statement
+    /// that runs longer (the `statement_timeout` startup parameter).
+    public var databaseStatementTimeout: Duration
+    /// `DATABASE_CONNECT_TIMEOUT_SECONDS` (default 10): how long a connection to PostgreSQL may take.
+    public var databaseConnectTimeout: Duration
+    /// `JOB_LEASE_SECONDS` (default 30): how long a claimed job stays held without a renewal.
+    /// A running job's lease is renewed every third of it; a host that dies loses its leases, and
+    /// another host runs those jobs again about one lease later.
+    public var jobLease: Duration
+    /// `JOB_POLL_INTERVAL_SECONDS` (default 2): with a shared store, how often idle workers look
+    /// for jobs besides being woken (so a lost notification delays a job by this at most).
+    public var jobPollInterval: Duration
     /// `LOG_LEVEL` (default `info`).
     public var logLevel: String
     /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
@@ -112,6 +129,20 @@ public struct HostConfiguration: Sendable {
         buildNumber = Int(build).map { .number(JSONNumber($0)) } ?? .string(build)
         shutdownGrace = try environment.seconds("SHUTDOWN_GRACE_SECONDS", default: 30)
         storeLockTimeout = try environment.seconds("STORE_LOCK_TIMEOUT_SECONDS", default: 30)
+        if let url = environment.string("DATABASE_URL"), !url.isEmpty {
+            do {
+                database = try DatabaseURL(parsing: url)
+            } catch {
+                throw EnvironmentError(name: "DATABASE_URL", value: DatabaseURL.redacted(url), expected: "\(error.message)")
+            }
+        } else {
+            database = nil
+        }
+        databasePoolSize = try environment.integer("DATABASE_POOL_SIZE", default: 10, minimum: 1)
+        databaseStatementTimeout = try environment.seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS", default: 30)
+        databaseConnectTimeout = try environment.seconds("DATABASE_CONNECT_TIMEOUT_SECONDS", default: 10, positive: true)
+        jobLease = try environment.seconds("JOB_LEASE_SECONDS", default: 30, positive: true)
+        jobPollInterval = try environment.seconds("JOB_POLL_INTERVAL_SECONDS", default: 2, positive: true)
         logLevel = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
         guard Self.logLevels.contains(logLevel) else {
             throw EnvironmentError(name: "LOG_LEVEL", value: logLevel, expected: "one of \(Self.logLevels.joined(separator: ", "))")

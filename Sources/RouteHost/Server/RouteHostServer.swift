@@ -64,10 +64,8 @@ public final class RouteHostServer: Sendable {
         let buildNumber = configuration.buildNumber
         var jobsLogger = logger
         jobsLogger[metadataKey: "component"] = "jobs"
-        let jobs = jobs ?? DurableJobService(
-            store: SQLiteJobStore(storagePath: configuration.storagePath, lockTimeout: configuration.storeLockTimeout, logger: jobsLogger),
-            configuration: configuration,
-            queueID: queueID, logger: jobsLogger)
+        let jobs = try jobs ?? DurableJobService(
+            store: configuration.makeJobStore(logger: jobsLogger), configuration: configuration, queueID: queueID, logger: jobsLogger)
         let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
         let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
         self.services = services
@@ -185,6 +183,10 @@ public final class RouteHostServer: Sendable {
     /// The job store is opened first (a second process on the same `LOCAL_STORAGE_PATH` waits for
     /// its lock here, up to `STORE_LOCK_TIMEOUT_SECONDS`, before it listens).
     public func run(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        if let database = configuration.database {
+            logger.info("jobs are kept in PostgreSQL", metadata: ["database": "\(database.displayName)"])
+            await SQLiteJobStore.warnAboutUnfinishedWork(storagePath: configuration.storagePath, logger: logger)
+        }
         do {
             try await services.jobs.open()
         } catch {

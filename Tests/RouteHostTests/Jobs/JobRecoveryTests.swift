@@ -31,70 +31,6 @@ struct JobRecoveryTests {
         }
     }
 
-    @Test func storeRoundTripsAJob() async throws {
-        try await TemporaryDirectory.with { storage in
-            try await Self.withStore(storage) { store in
-                var job = Self.job(.queued, webhook: "http://127.0.0.1:1/hook", payload: ["id": "a", "n": [1, 2]])
-                job.headers = [.userAgent: "tests", .authorization: "Bearer secret", .init("X-API-Key")!: "key"]
-                try await store.insert(job)
-                let read = try #require(try await store.job(id: job.id))
-                #expect(read.payload == job.payload)
-                #expect(read.webhookURL == job.webhookURL)
-                #expect(read.headers[.userAgent] == "tests")
-                #expect(read.headers[.authorization] == nil, "credentials are never stored")
-                #expect(read.headers[.init("X-API-Key")!] == nil)
-                #expect(abs(read.createdAt.timeIntervalSince(job.createdAt)) < 0.001)
-                #expect(try await store.count(status: .queued) == 1)
-
-                let claimed = try #require(try await store.claimNext(at: Date()))
-                #expect(claimed.id == job.id)
-                #expect(claimed.status == .running)
-                #expect(claimed.attempts == 1)
-                #expect(try await store.claimNext(at: Date())?.id == nil)
-
-                let finished = Date()
-                try await store.finish(jobID: job.id, envelope: Array(#"{"code":200}"#.utf8), at: finished)
-                let pending = try await store.dueWebhooks(at: finished, excluding: [], limit: 10)
-                #expect(pending.map(\.jobID) == [job.id])
-                #expect(pending.first?.body == Array(#"{"code":200}"#.utf8))
-                #expect(try await store.dueWebhooks(at: finished, excluding: [job.id], limit: 10).isEmpty)
-                #expect(try await store.nextWebhookDue(excluding: []).map { abs($0.timeIntervalSince(finished)) < 0.001 } == true)
-
-                var retry = WebhookDelivery(state: .pending, attempts: 1, lastStatus: 503, lastError: "HTTP 503")
-                retry.nextAttemptAt = finished.addingTimeInterval(60)
-                try await store.recordWebhook(jobID: job.id, retry, at: finished)
-                #expect(try await store.dueWebhooks(at: finished.addingTimeInterval(59), excluding: [], limit: 10).isEmpty)
-                #expect(try await store.dueWebhooks(at: finished.addingTimeInterval(60), excluding: [], limit: 10).map(\.jobID) == [job.id])
-                let recorded = try #require(try await store.job(id: job.id)?.webhook)
-                #expect(recorded.attempts == 1)
-                #expect(recorded.nextAttemptAt.map { abs($0.timeIntervalSince(finished) - 60) < 0.001 } == true)
-
-                try await store.recordWebhook(jobID: job.id, WebhookDelivery(state: .delivered, attempts: 2, lastStatus: 200), at: finished)
-                #expect(try await store.nextWebhookDue(excluding: []) == nil)
-                #expect(try await store.job(id: job.id)?.webhook?.nextAttemptAt == nil)
-            }
-        }
-    }
-
-    @Test func dueWebhooksComeEarliestFirstUpToTheLimit() async throws {
-        try await TemporaryDirectory.with { storage in
-            try await Self.withStore(storage) { store in
-                let now = Date()
-                var ids: [String] = []
-                for offset in [30.0, 10, 20, -5] {
-                    let job = Self.job(.running, webhook: "http://127.0.0.1:1/hook")
-                    try await store.insert(job)
-                    try await store.finish(jobID: job.id, envelope: Array("{}".utf8), at: now.addingTimeInterval(offset))
-                    ids.append(job.id)
-                }
-                #expect(try await store.dueWebhooks(at: now.addingTimeInterval(25), excluding: [], limit: 2).map(\.jobID) == [ids[3], ids[1]])
-                #expect(try await store.dueWebhooks(at: now.addingTimeInterval(25), excluding: [ids[1]], limit: 5).map(\.jobID) == [ids[3], ids[2]])
-                let next = try #require(try await store.nextWebhookDue(excluding: [ids[3], ids[1]]))
-                #expect(abs(next.timeIntervalSince(now) - 20) < 0.001)
-            }
-        }
-    }
-
     @Test func aVersion1DatabaseIsMigratedAndItsPendingWebhookDelivered() async throws {
         try await TemporaryDirectory.with { storage in
             let path = (storage as NSString).appendingPathComponent("jobs.sqlite")
@@ -117,7 +53,7 @@ struct JobRecoveryTests {
             try await Self.withStore(storage) { store in
                 try await store.insert(elsewhere)
                 let envelope = #"{"endpoint":"/v1/test/work","code":200,"job_id":"\#(elsewhere.id)","pid":4242,"queue_id":7}"#
-                try await store.finish(jobID: elsewhere.id, envelope: Array(envelope.utf8), at: Date())
+                try await store.finishUnheld(jobID: elsewhere.id, envelope: Array(envelope.utf8), at: Date())
             }
             try await JobsHost.with(storage: storage, ["QUEUE_WORKERS": "1"]) { host in
                 let status = try await host.status(of: elsewhere.id)
@@ -145,6 +81,10 @@ struct JobRecoveryTests {
         for statement in [
             "DROP INDEX jobs_webhook_due",
             "ALTER TABLE jobs DROP COLUMN webhook_next_attempt_at",
+            "ALTER TABLE jobs DROP COLUMN lease_owner",
+            "ALTER TABLE jobs DROP COLUMN lease_expires_at",
+            "ALTER TABLE jobs DROP COLUMN webhook_owner",
+            "ALTER TABLE jobs DROP COLUMN webhook_claim_expires_at",
             "CREATE INDEX jobs_webhook_pending ON jobs (webhook_state) WHERE webhook_state = 'pending'",
             "UPDATE schema_version SET version = 1",
         ] {
@@ -161,19 +101,6 @@ struct JobRecoveryTests {
         try await store.close()
     }
 
-    @Test func claimsAreFIFOByCreationTime() async throws {
-        try await TemporaryDirectory.with { storage in
-            try await Self.withStore(storage) { store in
-                let older = Self.job(.queued, webhook: nil, age: 60)
-                let newer = Self.job(.queued, webhook: nil, age: 1)
-                try await store.insert(newer)
-                try await store.insert(older)
-                #expect(try await store.claimNext(at: Date())?.id == older.id)
-                #expect(try await store.claimNext(at: Date())?.id == newer.id)
-            }
-        }
-    }
-
     @Test func aNewServiceOnTheSameFileFinishesWhatWasLeft() async throws {
         try await TemporaryDirectory.with { storage in
             try await WebhookReceiver.with { receiver in
@@ -183,7 +110,7 @@ struct JobRecoveryTests {
                 let finished = Self.job(.running, webhook: receiver.url, payload: ["id": "finished"], age: 2, attempts: 1)
                 try await Self.withStore(storage) { store in
                     for job in [running, queued, sync, finished] { try await store.insert(job) }
-                    try await store.finish(jobID: finished.id, envelope: Array(#"{"job_id":"\#(finished.id)","code":200}"#.utf8), at: Date())
+                    try await store.finishUnheld(jobID: finished.id, envelope: Array(#"{"job_id":"\#(finished.id)","code":200}"#.utf8), at: Date())
                 }
 
                 try await JobsHost.with(storage: storage) { host in
@@ -280,9 +207,9 @@ struct JobRecoveryTests {
             try await Self.withStore(storage) { store in
                 for job in [oldDone, oldPending, oldQueued, recent] { try await store.insert(job) }
                 for job in [oldDone, oldPending] {
-                    try await store.finish(jobID: job.id, envelope: Array("{}".utf8), at: job.createdAt)
+                    try await store.finishUnheld(jobID: job.id, envelope: Array("{}".utf8), at: job.createdAt)
                 }
-                try await store.finish(jobID: recent.id, envelope: Array("{}".utf8), at: Date())
+                try await store.finishUnheld(jobID: recent.id, envelope: Array("{}".utf8), at: Date())
             }
             let configuration = try HostConfiguration(environment: JobsHost.environment(storage: storage, ["JOB_RETENTION_HOURS": "24"]))
             var logger = Logger(label: "test")

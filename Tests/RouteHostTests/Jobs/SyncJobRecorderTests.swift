@@ -20,22 +20,31 @@ struct SyncJobRecorderTests {
             try await base.insertAll(jobs)
         }
 
+        var isShared: Bool { base.isShared }
         func open() async throws { try await base.open() }
         func close() async throws { try await base.close() }
-        func insert(_ job: JobRecord) async throws { try await insertAll([job]) }
-        func claimNext(at date: Date) async throws -> JobRecord? { try await base.claimNext(at: date) }
-        func finish(jobID: String, envelope: [UInt8], at date: Date) async throws { try await base.finish(jobID: jobID, envelope: envelope, at: date) }
-        func requeue(jobID: String, at date: Date) async throws { try await base.requeue(jobID: jobID, at: date) }
-        func recordWebhook(jobID: String, _ delivery: WebhookDelivery, at date: Date) async throws { try await base.recordWebhook(jobID: jobID, delivery, at: date) }
+        func claimNext(_ lease: JobLease) async throws -> JobRecord? { try await base.claimNext(lease) }
+        func renew(jobIDs: [String], _ lease: JobLease) async throws -> Set<String> { try await base.renew(jobIDs: jobIDs, lease) }
+        func reclaimExpired(_ lease: JobLease, limit: Int) async throws -> [JobRecord] { try await base.reclaimExpired(lease, limit: limit) }
+        func finish(jobID: String, envelope: [UInt8], _ lease: JobLease, webhookClaimUntil: Date?) async throws -> Bool {
+            try await base.finish(jobID: jobID, envelope: envelope, lease, webhookClaimUntil: webhookClaimUntil)
+        }
+        func requeue(jobID: String, _ lease: JobLease) async throws { try await base.requeue(jobID: jobID, lease) }
+        func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook] { try await base.claimDueWebhooks(lease, limit: limit) }
+        func nextWebhookDue() async throws -> Date? { try await base.nextWebhookDue() }
+        func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws {
+            try await base.recordWebhook(jobID: jobID, delivery, owner: owner, at: date)
+        }
         func job(id: String) async throws -> JobRecord? { try await base.job(id: id) }
         func jobs(status: JobStatus) async throws -> [JobRecord] { try await base.jobs(status: status) }
         func count(status: JobStatus) async throws -> Int { try await base.count(status: status) }
+        func pendingWebhookCount() async throws -> Int { try await base.pendingWebhookCount() }
         func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
             try await base.statuses(updatedSince: date, limit: limit)
         }
-        func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook] { try await base.dueWebhooks(at: date, excluding: excluded, limit: limit) }
-        func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date? { try await base.nextWebhookDue(excluding: excluded) }
         func purge(updatedBefore date: Date, limit: Int) async throws -> Int { try await base.purge(updatedBefore: date, limit: limit) }
+        func withHousekeepingLock(_ body: () async throws -> Void) async throws -> Bool { try await base.withHousekeepingLock(body) }
+        func watch(_ wake: @escaping @Sendable () -> Void) async { await base.watch(wake) }
     }
 
     @Test func manyJobsAreWrittenInFewBatchesAndAllArrive() async throws {

@@ -15,6 +15,7 @@ import SQLiteNIO
 ///   up to `lockTimeout` for another holder) and ``close()`` releases it. Call ``close()`` when
 ///   done; a store released while open closes its connection in the background.
 public final class SQLiteJobStore: JobStore {
+    public var isShared: Bool { false }
     /// The file's path.
     public let path: String
     private let logger: Logger
@@ -61,6 +62,10 @@ public final class SQLiteJobStore: JobStore {
             _ = try await connection.query("PRAGMA cache_size=-16384")
             _ = try await connection.query("PRAGMA wal_autocheckpoint=4000")
             try await SQLiteJobSchema.migrate(connection)
+            // The file's lock is ours: whoever held a lease before has stopped.
+            _ = try await connection.query("UPDATE jobs SET lease_expires_at = NULL WHERE status = 'running'")
+            _ = try await connection.query(
+                "UPDATE jobs SET webhook_owner = NULL, webhook_claim_expires_at = NULL WHERE webhook_owner IS NOT NULL")
         } catch {
             try? await connection.close()
             throw error
@@ -76,10 +81,6 @@ public final class SQLiteJobStore: JobStore {
         }
         defer { lock.withLockedValue { $0 = nil } }
         try await connection?.close()
-    }
-
-    public func insert(_ job: JobRecord) async throws {
-        try await insertAll([job])
     }
 
     /// One multi-row `INSERT` per 500 jobs: a batch of synchronous jobs costs one write.
@@ -106,46 +107,106 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func claimNext(at date: Date) async throws -> JobRecord? {
+    public func claimNext(_ lease: JobLease) async throws -> JobRecord? {
         try await select(
             """
-            UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1
+            UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ?1, updated_at = ?1,
+                lease_owner = ?2, lease_expires_at = ?3
             WHERE seq = (SELECT seq FROM jobs WHERE status = 'queued' ORDER BY created_at, seq LIMIT 1)
             RETURNING \(Self.columns)
             """,
-            [.date(date)]
+            [.date(lease.start), .text(lease.owner), .date(lease.until)]
         ).first.map(Self.record)
     }
 
-    public func finish(jobID: String, envelope: [UInt8], at date: Date) async throws {
+    public func renew(jobIDs: [String], _ lease: JobLease) async throws -> Set<String> {
+        guard !jobIDs.isEmpty else { return [] }
+        let (clause, binds) = Self.list(Set(jobIDs), firstIndex: 3)
+        let rows = try await select(
+            "UPDATE jobs SET lease_expires_at = ?2 WHERE status = 'running' AND lease_owner = ?1 AND id IN (\(clause)) RETURNING id",
+            [.text(lease.owner), .date(lease.until)] + binds)
+        return Set(rows.compactMap { $0.column("id")?.string })
+    }
+
+    public func reclaimExpired(_ lease: JobLease, limit: Int) async throws -> [JobRecord] {
+        try await select(
+            """
+            UPDATE jobs SET lease_owner = ?1, lease_expires_at = ?3
+            WHERE seq IN (
+              SELECT seq FROM jobs WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ?2)
+                AND (lease_owner IS NULL OR lease_owner != ?1)
+              ORDER BY created_at, seq LIMIT ?4)
+            RETURNING \(Self.columns)
+            """,
+            [.text(lease.owner), .date(lease.start), .date(lease.until), .integer(limit)]
+        ).map(Self.record)
+    }
+
+    public func finish(jobID: String, envelope: [UInt8], _ lease: JobLease, webhookClaimUntil: Date?) async throws -> Bool {
+        try await !select(
+            """
+            UPDATE jobs SET status = 'done', envelope = ?2, finished_at = ?3, updated_at = ?3, lease_owner = NULL, lease_expires_at = NULL,
+                webhook_state = CASE WHEN webhook_url IS NULL THEN NULL ELSE 'pending' END,
+                webhook_next_attempt_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ?3 END,
+                webhook_owner = CASE WHEN webhook_url IS NULL OR ?5 IS NULL THEN NULL ELSE ?4 END,
+                webhook_claim_expires_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ?5 END
+            WHERE id = ?1 AND status = 'running' AND lease_owner = ?4
+            RETURNING seq
+            """,
+            [
+                .text(jobID), .text(String(decoding: envelope, as: UTF8.self)), .date(lease.start), .text(lease.owner),
+                .optionalDate(webhookClaimUntil),
+            ]
+        ).isEmpty
+    }
+
+    public func requeue(jobID: String, _ lease: JobLease) async throws {
         try await execute(
             """
-            UPDATE jobs SET status = 'done', envelope = ?2, finished_at = ?3, updated_at = ?3,
-                webhook_state = CASE WHEN webhook_url IS NULL THEN NULL ELSE 'pending' END,
-                webhook_next_attempt_at = CASE WHEN webhook_url IS NULL THEN NULL ELSE ?3 END
-            WHERE id = ?1
+            UPDATE jobs SET status = 'queued', updated_at = ?2, lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ?1 AND status = 'running' AND lease_owner = ?3
             """,
-            [.text(jobID), .text(String(decoding: envelope, as: UTF8.self)), .date(date)])
+            [.text(jobID), .date(lease.start), .text(lease.owner)])
     }
 
-    public func requeue(jobID: String, at date: Date) async throws {
-        try await execute(
-            "UPDATE jobs SET status = 'queued', updated_at = ?2 WHERE id = ?1 AND status = 'running'",
-            [.text(jobID), .date(date)])
+    public func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook] {
+        guard limit > 0 else { return [] }
+        return try await select(
+            """
+            UPDATE jobs SET webhook_owner = ?1, webhook_claim_expires_at = ?3
+            WHERE seq IN (
+              SELECT seq FROM jobs
+              WHERE webhook_state = 'pending' AND webhook_next_attempt_at <= ?2 AND status = 'done'
+                AND (webhook_claim_expires_at IS NULL OR webhook_claim_expires_at < ?2)
+              ORDER BY webhook_next_attempt_at, seq LIMIT ?4)
+            RETURNING \(Self.columns)
+            """,
+            [.text(lease.owner), .date(lease.start), .date(lease.until), .integer(limit)]
+        ).compactMap(Self.pendingWebhook).sorted { ($0.delivery.nextAttemptAt ?? .distantPast) < ($1.delivery.nextAttemptAt ?? .distantPast) }
     }
 
-    public func recordWebhook(jobID: String, _ delivery: WebhookDelivery, at date: Date) async throws {
+    public func nextWebhookDue() async throws -> Date? {
+        let rows = try await select(
+            """
+            SELECT MIN(MAX(webhook_next_attempt_at, COALESCE(webhook_claim_expires_at, 0))) AS due FROM jobs
+            WHERE webhook_state = 'pending' AND status = 'done'
+            """, [])
+        return rows.first?.column("due")?.double.map(Date.init(timeIntervalSince1970:))
+    }
+
+    public func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws {
         try await execute(
             """
             UPDATE jobs SET webhook_state = ?2, webhook_attempts = ?3, webhook_last_status = ?4, webhook_last_error = ?5,
-                webhook_delivered_at = ?6, updated_at = ?7, webhook_next_attempt_at = ?8
-            WHERE id = ?1
+                webhook_delivered_at = ?6, updated_at = ?7, webhook_next_attempt_at = ?8, webhook_owner = NULL,
+                webhook_claim_expires_at = NULL
+            WHERE id = ?1 AND webhook_owner = ?9
             """,
             [
                 .text(jobID), .text(delivery.state.rawValue), .integer(delivery.attempts),
                 delivery.lastStatus.map { .integer($0) } ?? .null, .optionalText(delivery.lastError),
                 .optionalDate(delivery.deliveredAt), .date(date),
-                delivery.state == .pending ? .date(delivery.nextAttemptAt ?? date) : .null,
+                delivery.state == .pending ? .date(delivery.nextAttemptAt ?? date) : .null, .text(owner),
             ])
     }
 
@@ -172,28 +233,9 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func dueWebhooks(at date: Date, excluding excluded: Set<String>, limit: Int) async throws -> [PendingWebhook] {
-        guard limit > 0 else { return [] }
-        let (clause, binds) = Self.notIn(excluded, firstIndex: 3)
-        return try await select(
-            """
-            SELECT \(Self.columns) FROM jobs
-            WHERE webhook_state = 'pending' AND webhook_next_attempt_at <= ?1 AND status = 'done'\(clause)
-            ORDER BY webhook_next_attempt_at, seq LIMIT ?2
-            """,
-            [.date(date), .integer(limit)] + binds
-        ).compactMap { row in
-            let job = Self.record(row)
-            guard let url = job.webhookURL, let body = row.column("envelope")?.string else { return nil }
-            return PendingWebhook(jobID: job.id, url: url, body: Array(body.utf8), delivery: job.webhook ?? .pending)
-        }
-    }
-
-    public func nextWebhookDue(excluding excluded: Set<String>) async throws -> Date? {
-        let (clause, binds) = Self.notIn(excluded, firstIndex: 1)
-        let rows = try await select(
-            "SELECT MIN(webhook_next_attempt_at) AS due FROM jobs WHERE webhook_state = 'pending' AND status = 'done'\(clause)", binds)
-        return rows.first?.column("due")?.double.map(Date.init(timeIntervalSince1970:))
+    public func pendingWebhookCount() async throws -> Int {
+        let rows = try await select("SELECT COUNT(*) AS n FROM jobs WHERE webhook_state = 'pending'", [])
+        return rows.first?.column("n")?.integer ?? 0
     }
 
     public func purge(updatedBefore date: Date, limit: Int) async throws -> Int {
@@ -207,6 +249,13 @@ public final class SQLiteJobStore: JobStore {
             [.date(date), .integer(limit)]
         ).count
     }
+
+    public func withHousekeepingLock(_ body: () async throws -> Void) async throws -> Bool {
+        try await body()
+        return true
+    }
+
+    public func watch(_ wake: @escaping @Sendable () -> Void) async {}
 
     /// Runs one statement (tests use it to prepare a database).
     func execute(_ sql: String, _ binds: [SQLiteData] = []) async throws {
@@ -230,11 +279,16 @@ public final class SQLiteJobStore: JobStore {
         webhook_next_attempt_at
         """
 
-    /// ` AND id NOT IN (?n, ...)` for `ids`, numbered from `firstIndex`; empty for no ids.
-    private static func notIn(_ ids: Set<String>, firstIndex: Int) -> (clause: String, binds: [SQLiteData]) {
-        guard !ids.isEmpty else { return ("", []) }
+    /// `?n, ...` for `ids`, numbered from `firstIndex`.
+    private static func list(_ ids: Set<String>, firstIndex: Int) -> (clause: String, binds: [SQLiteData]) {
         let placeholders = (firstIndex..<(firstIndex + ids.count)).map { "?\($0)" }.joined(separator: ", ")
-        return (" AND id NOT IN (\(placeholders))", ids.sorted().map(SQLiteData.text))
+        return (placeholders, ids.sorted().map(SQLiteData.text))
+    }
+
+    private static func pendingWebhook(_ row: SQLiteRow) -> PendingWebhook? {
+        let job = record(row)
+        guard let url = job.webhookURL, let body = row.column("envelope")?.string else { return nil }
+        return PendingWebhook(jobID: job.id, url: url, body: Array(body.utf8), delivery: job.webhook ?? .pending)
     }
 
     private static func record(_ row: SQLiteRow) -> JobRecord {

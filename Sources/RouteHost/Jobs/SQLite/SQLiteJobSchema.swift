@@ -44,6 +44,13 @@ enum SQLiteJobSchema {
             "DROP INDEX jobs_webhook_pending",
             "CREATE INDEX jobs_webhook_due ON jobs (webhook_next_attempt_at, seq) WHERE webhook_state = 'pending'",
         ],
+        // To version 3: a running job and a webhook attempt are held under a lease (see ``JobStore``).
+        [
+            "ALTER TABLE jobs ADD COLUMN lease_owner TEXT",
+            "ALTER TABLE jobs ADD COLUMN lease_expires_at REAL",
+            "ALTER TABLE jobs ADD COLUMN webhook_owner TEXT",
+            "ALTER TABLE jobs ADD COLUMN webhook_claim_expires_at REAL",
+        ],
     ]
 
     static var currentVersion: Int { migrations.count }
