@@ -64,14 +64,15 @@ public enum TestPostgres {
         }
     }
 
-    private static func drop(_ name: String, server: String) async throws {
+    /// Drops the database `name` (after a test that created it itself).
+    public static func drop(_ name: String, server: String) async throws {
         try await admin(server) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
         }
     }
 
     /// `url` with its path (the database) replaced by `database`.
-    static func replacingDatabase(of url: String, with database: String) throws -> String {
+    public static func replacingDatabase(of url: String, with database: String) throws -> String {
         guard var components = URLComponents(string: url) else { throw TestPostgresUnavailable() }
         components.path = "/\(database)"
         guard let result = components.string else { throw TestPostgresUnavailable() }
@@ -83,6 +84,8 @@ public enum TestPostgres {
 
 /// `DATABASE_URL` is not set (under `CI=true`, where the PostgreSQL tests must run).
 public struct TestPostgresUnavailable: Error, CustomStringConvertible {
+    public init() {}
+
     public var description: String {
         "the PostgreSQL tests need a server: eval \"$(scripts/test-postgres start)\" sets DATABASE_URL (CI=true requires it)"
     }

@@ -111,6 +111,8 @@ public final class DurableJobService: JobService, Service {
     /// Why the job store is failing, or nil when its last use succeeded (`/health` shows it).
     public var storeFailure: String? { storeProblem.withLockedValue { $0 } }
 
+    public var storeKind: String { store.isShared ? "postgresql" : "sqlite" }
+
     /// True once graceful shutdown has begun: no job is claimed any more.
     public var isShuttingDown: Bool { shutdownSignal.isTriggered }
 
@@ -169,9 +171,8 @@ public final class DurableJobService: JobService, Service {
     }
 
     public func job(id: String) async throws -> JobRecord? {
-        try await ready()
         if let pending = recorder.pending(id: id) { return pending }
-        return try await store.job(id: id)
+        return try await usingStore { try await self.store.job(id: id) }
     }
 
     /// The most jobs ``statuses(updatedWithin:)`` lists: a wide window over a large store must not
@@ -181,9 +182,8 @@ public final class DurableJobService: JobService, Service {
     /// The status of the jobs updated within `window`, oldest update first: the latest
     /// ``maxListedStatuses`` of them when there are more.
     public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
-        try await ready()
         let since = Date().addingTimeInterval(-window.secondsValue)
-        let stored = try await store.statuses(updatedSince: since, limit: Self.maxListedStatuses)
+        let stored = try await usingStore { try await self.store.statuses(updatedSince: since, limit: Self.maxListedStatuses) }
         let storedIDs = Set(stored.map(\.jobID))
         let pending = recorder.unwritten.filter { $0.updatedAt >= since && !storedIDs.contains($0.id) }.map { (jobID: $0.id, status: $0.status) }
         return (stored + pending).suffix(Self.maxListedStatuses)
@@ -330,6 +330,18 @@ public final class DurableJobService: JobService, Service {
                 if readiness.task == task && readiness.failedAt == nil { readiness.failedAt = .now }
             }
             throw error
+        }
+    }
+
+    /// Runs a read for a client: a store failure is logged and becomes a 503 that says so.
+    private func usingStore<T>(_ read: () async throws -> T) async throws -> T {
+        do {
+            try await ready()
+            return try await read()
+        } catch {
+            noteStore(error)
+            logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
+            throw Self.storeUnavailable
         }
     }
 
@@ -502,7 +514,7 @@ public final class DurableJobService: JobService, Service {
 
     // MARK: - Helpers
 
-    private static let storeUnavailable = RouteFailure(.serviceUnavailable, "The job queue is unavailable right now; try again shortly")
+    private static let storeUnavailable = RouteFailure(.serviceUnavailable, "The job queue is unavailable right now (its store does not answer); try again shortly")
 
     private func record(_ submission: JobSubmission, status: JobStatus, at date: Date) -> JobRecord {
         let request = submission.request

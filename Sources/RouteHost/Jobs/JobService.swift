@@ -25,11 +25,17 @@ public protocol JobService: Sendable {
     func open() async throws
     /// Releases what the service holds (database, HTTP clients); called once when the host stops.
     func shutdown() async
+    /// Which store keeps the jobs (`sqlite`, `postgresql`), as `/health` names it.
+    var storeKind: String { get }
+    /// Why the job store is failing, or nil when it works (`/health` is `degraded` meanwhile).
+    var storeFailure: String? { get }
 }
 
 extension JobService {
     public func open() async throws {}
     public func shutdown() async {}
+    public var storeKind: String { "memory" }
+    public var storeFailure: String? { nil }
 }
 
 /// Runs one job: the handler of a route, given the job's request.

@@ -2,10 +2,12 @@ import Foundation
 import JSONSchema
 import NIOConcurrencyHelpers
 
-/// The body of `GET /health`: the host's status, uptime and build, and each module's health.
+/// The body of `GET /health`: the host's status, uptime and build, the job store's state
+/// (`job_store`: its kind, `healthy` or `unavailable` with the error), and each module's health.
 ///
-/// The answer is always 200 while the host serves: a module that is down makes the status
-/// `degraded`, not the host unavailable (its own routes answer 503 for it).
+/// The answer is always 200 while the host serves: a module that is down, or a job database
+/// that does not answer, makes the status `degraded`, not the host unavailable (the routes
+/// concerned answer 503 meanwhile).
 ///
 /// Every call asks each module for its health; the `modules` member is serialized again only
 /// when one of them changed, so a host with a hundred modules answers nearly as fast as one
@@ -28,11 +30,17 @@ final class HealthReport: Sendable {
     func body() async -> [UInt8] {
         let modules = await host.moduleHealth()
         let (fragment, healthy) = self.modules(modules)
+        let storeFailure = host.jobs.storeFailure
         var head = JSONObject()
-        head["status"] = healthy ? "healthy" : "degraded"
+        head["status"] = healthy && storeFailure == nil ? "healthy" : "degraded"
         head["uptime"] = .number(JSONNumber((Date().timeIntervalSince(host.startedAt) * 1000).rounded() / 1000))
         head["build_number"] = host.configuration.buildNumber
         head["version"] = .string(RouteHostVersion.current)
+        var store = JSONObject()
+        store["kind"] = .string(host.jobs.storeKind)
+        store["status"] = storeFailure == nil ? "healthy" : "unavailable"
+        if let storeFailure { store["error"] = .string(storeFailure) }
+        head["job_store"] = .object(store)
         var body = JSONValue.object(head).serialized()
         body.removeLast()
         body.append(contentsOf: #","modules":"#.utf8)

@@ -1,0 +1,142 @@
+import Foundation
+import JSONSchema
+@testable import RouteHost
+import RouteHostTestSupport
+import Testing
+
+/// Two `routehost` processes on one PostgreSQL database, serving the repo's own `routes.json`
+/// with the YouTube module relaying to a fake downloader.
+@Suite("Several hosts share one queue", .enabled(if: TestPostgres.isEnabled), .serialized)
+struct SharedQueueTests {
+    static let leaseSeconds = 2.0
+    static let pollSeconds = 0.5
+
+    static var repoManifest: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("routes.json").path
+    }
+
+    static func environment(database: String, downloader: FakeDownloader, storage: String, workers: Int) -> [String: String] {
+        [
+            "API_KEY": JobsHost.apiKey, "DATABASE_URL": database, "LOCAL_STORAGE_PATH": storage, "QUEUE_WORKERS": "\(workers)",
+            "JOB_LEASE_SECONDS": "\(leaseSeconds)", "JOB_POLL_INTERVAL_SECONDS": "\(pollSeconds)", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "WEBHOOK_RETRY_DELAY": "0.05", "YOUTUBE_SERVICE_URL": downloader.baseURL, "LOG_LEVEL": "critical", "SHUTDOWN_GRACE_SECONDS": "5",
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+        ]
+    }
+
+    static func submit(_ host: ChildHost, id: Int, webhook: String) async throws -> String {
+        let answer = try await host.post(
+            "/v1/media/youtube/info",
+            ["url": "https://youtu.be/dQw4w9WgXcQ", "id": .string("job-\(id)"), "webhook_url": .string(webhook)])
+        guard answer.status == 202, let jobID = answer.json["job_id"]?.stringValue else {
+            throw TestFailure("submission \(id): HTTP \(answer.status) \(answer.json.serializedString())")
+        }
+        return jobID
+    }
+
+    static func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw TestTimeout(what) }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func jobsSubmittedToEitherHostRunOnceAcrossBothAndEachDeliversOneWebhook() async throws {
+        try await TestPostgres.withDatabase { database in
+            try await TemporaryDirectory.with { directory in
+                try await FakeDownloader.withRunning { downloader in
+                    downloader.set(.slowHead(.milliseconds(250)), for: .info)
+                    try await WebhookReceiver.with { receiver in
+                        let first = try await ChildHost.start(
+                            manifest: Self.repoManifest, directory: directory,
+                            environment: Self.environment(database: database, downloader: downloader, storage: directory + "/a", workers: 2))
+                        defer { first.kill() }
+                        let second = try await ChildHost.start(
+                            manifest: Self.repoManifest, directory: directory,
+                            environment: Self.environment(database: database, downloader: downloader, storage: directory + "/b", workers: 2))
+                        defer { second.kill() }
+
+                        var jobIDs: [String] = []
+                        for index in 0..<20 {
+                            let host = index.isMultiple(of: 2) ? first : second
+                            let jobID = try await Self.submit(host, id: index, webhook: receiver.url)
+                            jobIDs.append(jobID)
+                            if index == 0 {
+                                let seen = try await second.status(of: jobID)
+                                #expect(seen["job_id"]?.stringValue == jobID, "a job submitted to one host is visible from the other")
+                            }
+                        }
+                        try await receiver.waitForDeliveries(20, timeout: .seconds(60))
+                        let successes = receiver.successes
+                        for jobID in jobIDs {
+                            #expect(successes.filter { $0.jobID == jobID }.count == 1, "one webhook for \(jobID)")
+                        }
+                        #expect(downloader.stats.count(.info) == 20, "each job ran once")
+                        let runners = Set(successes.compactMap { $0.json?["pid"] })
+                        #expect(
+                            runners == [.number(JSONNumber(Int(first.process.processIdentifier))), .number(JSONNumber(Int(second.process.processIdentifier)))],
+                            "both hosts ran jobs")
+                        let done = try await first.status(of: jobIDs[19])
+                        #expect(done["webhook"]?["state"] == "delivered")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func theOtherHostFinishesTheJobsOfAHostKilledMidJob() async throws {
+        try await TestPostgres.withDatabase { database in
+            try await TemporaryDirectory.with { directory in
+                try await FakeDownloader.withRunning { downloader in
+                    let gate = TestGate()
+                    defer { gate.open() }
+                    downloader.set(.heldUntil(gate), for: .info)
+                    try await WebhookReceiver.with { receiver in
+                        let doomed = try await ChildHost.start(
+                            manifest: Self.repoManifest, directory: directory,
+                            environment: Self.environment(database: database, downloader: downloader, storage: directory + "/a", workers: 1))
+                        var jobIDs: [String] = []
+                        do {
+                            for index in 0..<4 { jobIDs.append(try await Self.submit(doomed, id: index, webhook: receiver.url)) }
+                            try await Self.waitUntil("the first job reaches the downloader") { downloader.stats.count(.info) == 1 }
+                        } catch {
+                            doomed.kill()
+                            throw error
+                        }
+                        let survivor = try await ChildHost.start(
+                            manifest: Self.repoManifest, directory: directory,
+                            environment: Self.environment(database: database, downloader: downloader, storage: directory + "/b", workers: 1))
+                        defer { survivor.kill() }
+                        // The survivor cannot take the held job while its lease lives; it may take queued ones.
+                        doomed.kill()
+                        let killedAt = ContinuousClock.now
+                        gate.open()
+                        try await receiver.waitForDeliveries(4, timeout: .seconds(60))
+                        let interrupted = try #require(receiver.successes.first { $0.jobID == jobIDs[0] })
+                        let takeover = killedAt.duration(to: interrupted.receivedAt)
+                        print("the interrupted job was delivered \(takeover) after the kill (lease \(Self.leaseSeconds) s, poll \(Self.pollSeconds) s)")
+                        #expect(takeover < .seconds(Self.leaseSeconds * 3 + Self.pollSeconds + 5))
+
+                        for jobID in jobIDs {
+                            #expect(receiver.successes.filter { $0.jobID == jobID }.count == 1, "one successful webhook for \(jobID)")
+                        }
+                        let status = try await survivor.status(of: jobIDs[0])
+                        #expect(status["job_status"] == "done")
+                        #expect(status["response"]?["code"] == 200)
+                        #expect(status["process_id"] == .number(JSONNumber(Int(survivor.process.processIdentifier))))
+                        let store = try StoreFixture.makePostgres(database)
+                        try await store.open()
+                        let record = try await store.job(id: jobIDs[0])
+                        try await store.close()
+                        #expect(record?.attempts == 2, "the interrupted job ran again, once")
+                        #expect(downloader.stats.count(.info) == 5)
+                    }
+                }
+            }
+        }
+    }
+}
