@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import time
 
 API_KEY = "bench-key-0123456789abcdef"
@@ -699,6 +700,107 @@ http {{
             f"({done}/{total} webhooks in {elapsed:.1f}s; submitting took {submitted:.1f}s)")
         return result
 
+    def section_stores(self):
+        """The job stores side by side: SQLite, PostgreSQL with one instance and with two."""
+        log("== 7. job stores: queued jobs accepted/s, end-to-end jobs/s with webhooks, sync record cost")
+        server = os.environ.get("DATABASE_URL")
+        if not server or not shutil.which("psql"):
+            note = "n/a: no PostgreSQL (Benchmarks/run.sh starts one when Debian's postgresql is installed)"
+            self.notes.append(note)
+            log("  " + note)
+            self.results["stores"] = {"available": False, "note": note}
+            return
+        webhook = f"http://127.0.0.1:{self.fake.port}/webhook"
+        manifest = os.path.join(self.work, "routes-stores.json")
+        with open(manifest, "w") as f:
+            json.dump({"version": 1, "modules": [{"name": "toolkit", "plugin": "toolkit", "prefix": "/v1/toolkit", "routes": [
+                {"method": "GET", "path": "/authenticate", "handler": "authenticate"},
+                {"method": "POST", "path": "/trivial", "handler": "authenticate", "queue": "webhook",
+                 "schema": {"type": "object", "properties": {"webhook_url": {"type": "string"}, "id": {"type": "string"}}}}]}]}, f)
+        body = {"webhook_url": webhook, "id": "bench"}
+        script = lua_script(self.work, "stores-queue", "POST", body, {"X-API-Key": API_KEY})
+        auth = lua_script(self.work, "stores-auth", "GET", None, {"X-API-Key": API_KEY})
+        jobs = 2000 if not self.args.quick else 200
+        section = {"available": True}
+        for label, store, instances in (("sqlite", "sqlite", 1), ("postgresql", "postgresql", 1), ("postgresql_2", "postgresql", 2)):
+            extra = {"QUEUE_WORKERS": 4}
+            if store == "postgresql":
+                name = f"routehost_bench_{label}_{os.getpid()}"
+                subprocess.run(["psql", server, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+                extra["DATABASE_URL"] = urllib.parse.urlsplit(server)._replace(path="/" + name).geturl()
+            hosts = [self.start_host(f"routehost-store-{label}-{i}", manifest=manifest, **extra) for i in range(instances)]
+            case = {"instances": instances}
+            # Accepted per second: wrk on every instance at once, 32 connections in all.
+            results = [None] * instances
+            def load(i):
+                results[i] = wrk(f"http://127.0.0.1:{hosts[i].port}/v1/toolkit/trivial", 32 // instances, max(1, min(self.duration, 5)),
+                                 script, threads=1, pid=hosts[i].pid)
+            threads = [threading.Thread(target=load, args=(i,)) for i in range(instances)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            case["accepted_rps"] = round(sum(r["rps"] for r in results))
+            case["accepted_non_2xx"] = sum(r["non_2xx"] for r in results)
+            # Let the backlog drain before the end-to-end case (its webhooks would be counted).
+            self.wait_for_webhooks(sum(r["requests"] for r in results) - case["accepted_non_2xx"], timeout=300)
+            case["end_to_end"] = self.spread_jobs(hosts, body, jobs)
+            # The sync job record: authenticate runs a sync job, recorded in batches after its answer.
+            sync = wrk(f"http://127.0.0.1:{hosts[0].port}/v1/toolkit/authenticate", 32, self.duration, auth, pid=hosts[0].pid)
+            case["sync_rps"] = sync["rps"]
+            case["sync_p99_ms"] = sync["p99_ms"]
+            if sync.get("server_cpu_percent") and sync["rps"]:
+                case["sync_cpu_us_per_request"] = round(sync["server_cpu_percent"] / 100 / sync["rps"] * 1e6, 1)
+            for host in hosts:
+                host.stop(grace=5)
+            log(f"  {label}: accepted {case['accepted_rps']:,}/s; end to end {case['end_to_end']['jobs_per_s']} jobs/s; "
+                f"sync authenticate {sync['rps']:,.0f} req/s ({case.get('sync_cpu_us_per_request', '?')} µs CPU each)")
+            section[label] = case
+        self.results["stores"] = section
+
+    def wait_for_webhooks(self, count, timeout):
+        """Waits until the fake has received `count` webhooks since its last reset, then resets it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and fake_stats(self.fake)["webhooks"] < count:
+            time.sleep(0.05)
+        request(self.fake.port, "POST", "/_bench/reset")
+
+    def spread_jobs(self, hosts, body, jobs):
+        """`jobs` queued jobs submitted by 8 client threads over `hosts`; time until every webhook arrived."""
+        payload = json.dumps(body).encode()
+        accepted = [0]
+        lock = threading.Lock()
+
+        def submit(port, count):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            ok = 0
+            for _ in range(count):
+                conn.request("POST", "/v1/toolkit/trivial", body=payload, headers={"Content-Type": "application/json", "X-API-Key": API_KEY})
+                response = conn.getresponse()
+                response.read()
+                ok += response.status == 202
+            conn.close()
+            with lock:
+                accepted[0] += ok
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=submit, args=(hosts[i % len(hosts)].port, jobs // 8)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        deadline = start + 120
+        done = 0
+        while time.monotonic() < deadline:
+            done = fake_stats(self.fake)["webhooks"]
+            if done >= accepted[0]:
+                break
+            time.sleep(0.02)
+        elapsed = time.monotonic() - start
+        request(self.fake.port, "POST", "/_bench/reset")
+        return {"jobs": accepted[0], "webhooks": done, "elapsed_s": round(elapsed, 3), "jobs_per_s": round(done / elapsed, 1),
+                "complete": done >= accepted[0]}
+
     def section_rate_limit(self):
         log("== 7. rate-limit step cost on authenticate (limiter on, never refusing, vs off)")
         host_off = self.start_host("routehost-ratelimit-off", **MALLOC_STEADY)
@@ -889,6 +991,8 @@ http {{
             self.section_relay()
         if want("queue"):
             self.section_queue()
+        if want("stores"):
+            self.section_stores()
         if want("scale"):
             self.section_scale()
         if want("micro"):
@@ -1045,6 +1149,25 @@ def table(results):
                         rows.append((f"queue: end-to-end jobs/s, {handler}, QUEUE_WORKERS={w} ({e['jobs']} jobs, webhooks)",
                                      f"{e['jobs_per_s']:,.0f}" + ("" if e["complete"] else " (INCOMPLETE)"),
                                      f"{e['webhooks']} webhooks in {e['elapsed_s']} s (submitting took {e['submit_s']} s)", "", "—"))
+    stores = results.get("stores")
+    if stores:
+        if not stores.get("available"):
+            rows.append(("job stores: SQLite vs PostgreSQL", "n/a", stores.get("note", ""), "", "—"))
+        else:
+            names = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL, 1 instance"), ("postgresql_2", "PostgreSQL, 2 instances"))
+            for key, name in names:
+                c = stores.get(key)
+                if not c:
+                    continue
+                e = c["end_to_end"]
+                rows.append((f"job store {name}: queued jobs accepted/s, 32 conn", f"{c['accepted_rps']:,}",
+                             f"{c['accepted_non_2xx']} non-2xx", "", "—"))
+                rows.append((f"job store {name}: end-to-end jobs/s with webhooks, QUEUE_WORKERS=4 each ({e['jobs']} jobs)",
+                             f"{e['jobs_per_s']:,.0f}" + ("" if e["complete"] else " (INCOMPLETE)"),
+                             f"{e['webhooks']} webhooks in {e['elapsed_s']} s", "", "—"))
+                rows.append((f"job store {name}: sync job (authenticate) req/s, 32 conn, CPU per request",
+                             f"{fmt_rps(c['sync_rps'])} ({c.get('sync_cpu_us_per_request', '?')} µs)",
+                             f"p99 {fmt_ms(c['sync_p99_ms'])} ms", "", "—"))
     rl = results.get("rate_limit")
     if rl:
         cpu = ""
@@ -1124,7 +1247,7 @@ def main():
     parser.add_argument("--repo", default=".")
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "6")), help="seconds per wrk case")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (1 s cases, small streams)")
-    parser.add_argument("--only", help="comma-separated sections: auth,info,errors,relay,queue,ratelimit,scale,micro")
+    parser.add_argument("--only", help="comma-separated sections: auth,info,errors,relay,queue,stores,ratelimit,scale,micro")
     parser.add_argument("--profile", action="store_true",
                         help="also profile authenticate, /info and a relayed stream with perf (Benchmarks/results/profile-*.txt)")
     parser.add_argument("--out", default=None, help="the JSON results (default Benchmarks/results/latest.json)")

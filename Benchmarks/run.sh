@@ -3,7 +3,7 @@
 #
 #   Benchmarks/run.sh                 # the full run (about 5 minutes; wrk 6 s per case)
 #   Benchmarks/run.sh --quick         # a smoke run (1 s cases, small streams)
-#   Benchmarks/run.sh --only auth,info,relay,queue,ratelimit,scale,micro,errors
+#   Benchmarks/run.sh --only auth,info,relay,queue,stores,ratelimit,scale,micro,errors
 #   BENCH_DURATION=10 Benchmarks/run.sh
 #
 # Installs what is missing (wrk, nginx, curl from Debian; jsonschema and matplotlib from PyPI),
@@ -47,6 +47,15 @@ run() { "$@" & child=$!; wait "$child"; }
 echo "== swift build -c release" >&2
 run swift build -c release --scratch-path .build-release >&2
 bin=$(swift build -c release --scratch-path .build-release --show-bin-path)
+
+# The job-store section compares SQLite with PostgreSQL: a throwaway cluster unless DATABASE_URL is set.
+if [ -z "${DATABASE_URL:-}" ]; then
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt-get install -y -q postgresql >/dev/null 2>&1 || true
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    eval "$(scripts/test-postgres start)"
+    trap 'scripts/test-postgres stop' EXIT
+  fi
+fi
 
 mkdir -p Benchmarks/results
 run python3 Benchmarks/bench.py --bin "$bin" --repo . --markdown Benchmarks/results/latest.md "$@"

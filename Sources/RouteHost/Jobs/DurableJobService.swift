@@ -12,13 +12,11 @@ import ServiceLifecycle
 /// server, so SIGTERM drains it.
 ///
 /// Guarantees:
-/// - **Sync jobs** (`runNow`): one insert (`running`) before the handler and one update
-///   (`done` + envelope) after it. The first write makes a job that is running visible to
-///   job status and makes a crash during the handler leave a trace; it costs one SQLite
-///   commit (WAL, no fsync) on the request path. A sync job that a crash interrupted is not
-///   run again (its client already saw the connection drop): the next start finishes it as
-///   `done` with a 500 envelope that says so. If the store fails, the request is still served
-///   and the failure is logged.
+/// - **Sync jobs** (`runNow`): answered first, then recorded as `done` by the
+///   ``SyncJobRecorder``, batched with the others finished meanwhile (the request never waits
+///   for the store). A crash within that window loses the record of a job whose client already
+///   had, or lost, its answer. If the store fails, the request is still served and the record
+///   waits in memory (bounded) until the store takes it.
 /// - **Queued jobs** (`enqueue`): committed as `queued` before the 202 is sent, so an accepted
 ///   job is never lost. Workers claim them FIFO (by creation time) in one atomic update
 ///   (`queued` → `running`, attempts + 1) under a lease of `JOB_LEASE_SECONDS`, renewed every
@@ -74,8 +72,7 @@ public final class DurableJobService: JobService, Service {
     private let waiting: NIOLockedValueBox<Int>
     private let averageRunTime = NIOLockedValueBox<Double>(1)
     private let readiness = NIOLockedValueBox<Readiness>(Readiness())
-    /// Why the store last failed, until it next answers.
-    private let storeProblem = NIOLockedValueBox<String?>(nil)
+    private let storeHealth: StoreHealth
     private let doorbell = JobDoorbell()
     private let shutdownSignal = ShutdownSignal()
     private let recorder: SyncJobRecorder
@@ -101,15 +98,20 @@ public final class DurableJobService: JobService, Service {
         self.deliverer = deliverer
         // An attempt takes WEBHOOK_TIMEOUT at most; the margin covers recording its outcome.
         let claim = configuration.webhookTimeout * 2 + .seconds(10)
+        let storeHealth = StoreHealth()
+        self.storeHealth = storeHealth
         self.scheduler = WebhookScheduler(
-            slots: Self.maximumConcurrentDeliveries, owner: owner, claimDuration: claim, store: store, deliverer: deliverer, logger: logger)
-        self.recorder = SyncJobRecorder(store: store, logger: logger)
+            slots: Self.maximumConcurrentDeliveries, owner: owner, claimDuration: claim, store: store, deliverer: deliverer,
+            storeHealth: storeHealth, logger: logger)
+        self.recorder = SyncJobRecorder(store: store, storeHealth: storeHealth, logger: logger)
     }
 
     public var queueLength: Int { waiting.withLockedValue { $0 } }
 
     /// Why the job store is failing, or nil when its last use succeeded (`/health` shows it).
-    public var storeFailure: String? { storeProblem.withLockedValue { $0 } }
+    public var storeFailure: String? { storeHealth.failure }
+
+    public var isDraining: Bool { shutdownSignal.isTriggered }
 
     public var storeKind: String { store.isShared ? "postgresql" : "sqlite" }
 
@@ -128,17 +130,13 @@ public final class DurableJobService: JobService, Service {
         let finished = Date()
         let json = envelope.json
         let answer = FinishedEnvelope(envelope, json: json)
-        do {
-            try await ready()
-            var job = record(submission, status: .done, at: started)
-            job.updatedAt = finished
-            job.finishedAt = finished
-            job.envelope = json
-            job.serializedEnvelope = answer.body
-            recorder.record(job)
-        } catch {
-            logger.error("could not record a job", metadata: ["job_id": "\(submission.jobID)", "error": "\(error)"])
-        }
+        // Not awaiting the store: the recorder keeps the record until the store takes it.
+        var job = record(submission, status: .done, at: started)
+        job.updatedAt = finished
+        job.finishedAt = finished
+        job.envelope = json
+        job.serializedEnvelope = answer.body
+        recorder.record(job)
         return answer
     }
 
@@ -346,8 +344,7 @@ public final class DurableJobService: JobService, Service {
     }
 
     private func noteStore(_ error: (any Error)?) {
-        let reason = error.map { ($0 as? JobStoreError)?.message ?? "\($0)" }
-        storeProblem.withLockedValue { $0 = reason }
+        if let error { storeHealth.failed(error) } else { storeHealth.succeeded() }
     }
 
     private func prepare() async throws {

@@ -27,8 +27,11 @@ public protocol JobService: Sendable {
     func shutdown() async
     /// Which store keeps the jobs (`sqlite`, `postgresql`), as `/health` names it.
     var storeKind: String { get }
-    /// Why the job store is failing, or nil when it works (`/health` is `degraded` meanwhile).
+    /// Why the job store is failing, or nil when it works (`/health` is `degraded` and `/ready`
+    /// answers 503 meanwhile).
     var storeFailure: String? { get }
+    /// True once the service has begun to shut down.
+    var isDraining: Bool { get }
 }
 
 extension JobService {
@@ -36,6 +39,7 @@ extension JobService {
     public func shutdown() async {}
     public var storeKind: String { "memory" }
     public var storeFailure: String? { nil }
+    public var isDraining: Bool { false }
 }
 
 /// Runs one job: the handler of a route, given the job's request.

@@ -33,13 +33,18 @@ final class WebhookScheduler: Sendable {
     /// How long a claimed delivery stays held: longer than one attempt can take.
     let claimDuration: Duration
     private let store: any JobStore
+    private let storeHealth: StoreHealth
     private let deliverer: WebhookDeliverer
     private let logger: Logger
     private let bell = JobDoorbell(maximumPermits: 1)
     private let claims = NIOLockedValueBox(Claims())
     private let closed = NIOLockedValueBox(false)
 
-    init(slots: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer, logger: Logger) {
+    init(
+        slots: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer, storeHealth: StoreHealth,
+        logger: Logger
+    ) {
+        self.storeHealth = storeHealth
         self.slots = max(1, slots)
         self.owner = owner
         self.claimDuration = claimDuration
@@ -142,10 +147,31 @@ final class WebhookScheduler: Sendable {
 
     private func attempt(_ webhook: PendingWebhook) async {
         guard let delivery = await deliverer.deliverOnce(webhook) else { return }
-        do {
-            try await store.recordWebhook(jobID: webhook.jobID, delivery, owner: owner, at: Date())
-        } catch {
-            logger.error("could not record a webhook attempt", metadata: ["job_id": "\(webhook.jobID)", "error": "\(error)"])
+        await record(jobID: webhook.jobID, delivery)
+    }
+
+    /// Records an attempt's outcome, trying again (0.5 s, doubling, at most 30 s) while the store
+    /// fails: the delivery keeps its slot meanwhile, so it is never sent again before its last
+    /// attempt is recorded, and a store that cannot write holds every slot instead of letting
+    /// them send in a loop. After ``close()`` one more try is made; an outcome still unrecorded
+    /// then is lost, and the delivery (held in the store until its claim expires) is attempted
+    /// again later.
+    private func record(jobID: String, _ delivery: WebhookDelivery) async {
+        var delay = StoreRetryDelay()
+        while true {
+            do {
+                try await store.recordWebhook(jobID: jobID, delivery, owner: owner, at: Date())
+                storeHealth.succeeded()
+                return
+            } catch {
+                storeHealth.failed(error)
+                let closing = closed.withLockedValue { $0 } || Task.isCancelled
+                logger.error(
+                    closing ? "could not record a webhook attempt; it will be attempted again" : "could not record a webhook attempt; retrying",
+                    metadata: ["job_id": "\(jobID)", "error": "\(error)"])
+                if closing { return }
+                try? await Task.sleep(for: delay.take())
+            }
         }
     }
 }

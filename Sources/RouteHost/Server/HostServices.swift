@@ -11,6 +11,7 @@ public final class HostServices: Sendable {
     public let fields: EnvelopeFields
     public let startedAt: Date
     private let registryBox = NIOLockedValueBox<RouteRegistry?>(nil)
+    private let drainingBox = NIOLockedValueBox(false)
 
     public init(configuration: HostConfiguration, jobs: any JobService, fields: EnvelopeFields) {
         self.configuration = configuration
@@ -22,6 +23,12 @@ public final class HostServices: Sendable {
     public var registry: RouteRegistry? {
         get { registryBox.withLockedValue { $0 } }
         set { registryBox.withLockedValue { $0 = newValue } }
+    }
+
+    /// True once graceful shutdown has begun (`/ready` answers 503 from then on).
+    var isDraining: Bool {
+        get { drainingBox.withLockedValue { $0 } || jobs.isDraining }
+        set { drainingBox.withLockedValue { $0 = newValue } }
     }
 
     /// Each module's health, asked in turn: `RouteModule.health()` answers from a cache, so

@@ -143,6 +143,11 @@ public final class RouteHostServer: Sendable {
         router.get("/health") { _, _ in
             Response.json(serialized: await healthReport.body())
         }
+        let readiness = ReadinessReport(host: services)
+        router.get("/ready") { _, _ in
+            let (ready, body) = readiness.answer()
+            return Response.json(serialized: body, status: ready ? .ok : .serviceUnavailable)
+        }
         let openAPI = OpenAPIDocument(registry: registry).json.serialized()
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
@@ -221,6 +226,7 @@ public final class RouteHostServer: Sendable {
             services.append(.init(service: jobs))
         }
         services.append(.init(service: makeApplication(host: host, port: port, onServerRunning: onServerRunning)))
+        services.append(.init(service: DrainSignalService(host: self.services), successTerminationBehavior: .gracefullyShutdownGroup))
         var groupConfiguration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: handlesSignals ? [.sigterm, .sigint] : [], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownGrace

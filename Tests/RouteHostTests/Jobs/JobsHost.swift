@@ -58,11 +58,12 @@ final class JobsHost: Sendable {
         return EnvironmentValues(values)
     }
 
-    /// Runs `body` with a started host on `storage`; the host is stopped (gracefully) afterwards.
+    /// Runs `body` with a started host on `storage` (its jobs in `store` when given); the host
+    /// is stopped (gracefully) afterwards.
     static func with<T>(
-        storage: String, _ settings: [String: String] = [:], _ body: (JobsHost) async throws -> T
+        storage: String, _ settings: [String: String] = [:], store: (any JobStore)? = nil, _ body: (JobsHost) async throws -> T
     ) async throws -> T {
-        let host = try await start(storage: storage, settings)
+        let host = try await start(storage: storage, settings, store: store)
         do {
             let result = try await body(host)
             await host.stop()
@@ -73,15 +74,18 @@ final class JobsHost: Sendable {
         }
     }
 
-    static func start(storage: String, _ settings: [String: String] = [:]) async throws -> JobsHost {
+    static func start(storage: String, _ settings: [String: String] = [:], store: (any JobStore)? = nil) async throws -> JobsHost {
         let environment = environment(storage: storage, settings)
         let manifestPath = (storage as NSString).appendingPathComponent("routes.json")
         try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
         try Data(manifest.utf8).write(to: URL(fileURLWithPath: manifestPath))
         var logger = Logger(label: "test-host")
         logger.logLevel = .critical
+        let jobs = try store.map { store in
+            DurableJobService(store: store, configuration: try HostConfiguration(environment: environment), queueID: 1, logger: logger)
+        }
         let server = try RouteHostServer(
-            manifestPath: manifestPath, catalog: .withBuiltIns([JobTestModule.self]), environment: environment, logger: logger)
+            manifestPath: manifestPath, catalog: .withBuiltIns([JobTestModule.self]), environment: environment, logger: logger, jobs: jobs)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let group = server.makeServiceGroup(host: "127.0.0.1", port: 0, handlesSignals: false) { channel in
             continuation.yield(channel.localAddress?.port ?? 0)
@@ -136,6 +140,15 @@ extension JobHostClient {
         request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         return String(buffer: try await response.body.collect(upTo: 1 << 20))
+    }
+
+    /// GETs `path` with the API key; returns the status, headers and JSON.
+    func getResponse(_ path: String) async throws -> JobsResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return JobsResponse(status: Int(response.status.code), headers: response.headers, json: try JSONParser.parse(Array(buffer: bytes)))
     }
 
     /// The `response` of `POST /v1/toolkit/job/status`.

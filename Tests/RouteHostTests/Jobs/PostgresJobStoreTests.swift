@@ -78,6 +78,41 @@ struct PostgresJobStoreTests {
         }
     }
 
+    @Test func aStatementPastTheTimeoutIsCancelledByTheServer() async throws {
+        try await TestPostgres.withDatabase { url in
+            let store = try PostgresJobStore(url: DatabaseURL(parsing: url), statementTimeout: .milliseconds(200), logger: StoreFixture.quietLogger)
+            try await store.open()
+            let error = await #expect(throws: JobStoreError.self) { try await store.run("SELECT pg_sleep(3)") }
+            #expect(error?.message.contains("statement timeout") == true, "\(String(describing: error))")
+            try await store.run("SELECT 1")
+            try await store.close()
+        }
+    }
+
+    @Test func leftoverWorkInTheSQLiteStoreIsCountedInAWarning() async throws {
+        try await TemporaryDirectory.with { folder in
+            let sqlite = SQLiteJobStore(storagePath: folder, logger: StoreFixture.quietLogger)
+            try await sqlite.open()
+            try await sqlite.insertAll([StoreFixture.job(.queued, webhook: "http://127.0.0.1:1/hook"), StoreFixture.job(.queued)])
+            let finished = StoreFixture.job(.running, webhook: "http://127.0.0.1:1/hook")
+            try await sqlite.insert(finished)
+            try await sqlite.finishUnheld(jobID: finished.id, envelope: Array("{}".utf8), at: Date())
+            try await sqlite.close()
+            let logs = CapturedLogs()
+            await SQLiteJobStore.warnAboutUnfinishedWork(storagePath: folder, logger: logs.logger())
+            let warning = try #require(logs.entries.first { $0.level == .warning })
+            #expect(warning.message.contains("PostgreSQL will not run"))
+            #expect(warning.metadata["queued_jobs"] == "2")
+            #expect(warning.metadata["pending_webhooks"] == "1")
+
+            let empty = CapturedLogs()
+            try await TemporaryDirectory.with { nothing in
+                await SQLiteJobStore.warnAboutUnfinishedWork(storagePath: nothing, logger: empty.logger())
+            }
+            #expect(empty.entries.isEmpty)
+        }
+    }
+
     @Test func aDatabaseThatIsDownGivesAClearError() async throws {
         let port = 1  // nothing listens there
         let store = try PostgresJobStore(

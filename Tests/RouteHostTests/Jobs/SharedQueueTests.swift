@@ -35,9 +35,14 @@ struct SharedQueueTests {
         return jobID
     }
 
-    static func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
+    /// Polls `condition` (after `refresh`, when given) every 10 ms until it holds, at most `timeout`.
+    static func waitUntil(
+        _ what: String, timeout: Duration = .seconds(20), _ condition: () -> Bool, refresh: () async throws -> Void = {}
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
-        while !condition() {
+        while true {
+            try await refresh()
+            if condition() { return }
             guard ContinuousClock.now < deadline else { throw TestTimeout(what) }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -69,12 +74,24 @@ struct SharedQueueTests {
                                 #expect(seen["job_id"]?.stringValue == jobID, "a job submitted to one host is visible from the other")
                             }
                         }
+                        // A sync job answered by one host is found by the other once its batch is written.
+                        let sync = try await first.post("/v1/media/youtube/info", ["url": "https://youtu.be/dQw4w9WgXcQ"])
+                        #expect(sync.status == 200)
+                        let syncID = try #require(sync.json["job_id"]?.stringValue)
+                        var found: JobsResponse?
+                        try await Self.waitUntil("the other host finds the sync job") {
+                            found?.status == 200
+                        } refresh: {
+                            found = try await second.post("/v1/toolkit/job/status", ["job_id": .string(syncID)])
+                        }
+                        #expect(found?.json["response"]?["job_status"] == "done")
+
                         try await receiver.waitForDeliveries(20, timeout: .seconds(60))
                         let successes = receiver.successes
                         for jobID in jobIDs {
                             #expect(successes.filter { $0.jobID == jobID }.count == 1, "one webhook for \(jobID)")
                         }
-                        #expect(downloader.stats.count(.info) == 20, "each job ran once")
+                        #expect(downloader.stats.count(.info) == 21, "each job ran once (and the sync one)")
                         let runners = Set(successes.compactMap { $0.json?["pid"] })
                         #expect(
                             runners == [.number(JSONNumber(Int(first.process.processIdentifier))), .number(JSONNumber(Int(second.process.processIdentifier)))],
