@@ -30,8 +30,9 @@ import ServiceLifecycle
 /// - **Several hosts** (a shared store): workers claim with row locks that skip what another
 ///   host holds, are woken by the store's notifications and poll every
 ///   `JOB_POLL_INTERVAL_SECONDS` as well; `MAX_QUEUE_LENGTH` and `queue_length` count the
-///   shared queue (read at each submission, so concurrent submissions on several hosts can
-///   pass the limit by their number). Retention runs on one host at a time.
+///   shared queue (counted at most every ``sharedQueueLengthFreshness`` and moved by this
+///   host's submissions and claims between counts, so submissions on other hosts within that
+///   window can pass the limit). Retention runs on one host at a time.
 /// - **Time limit**: a handler still running after `JOB_TIMEOUT_SECONDS` (default 600; 0: no
 ///   limit) is cancelled and its job ends `done` with a 504 envelope; the worker goes on (see
 ///   ``HandlerDeadline`` for handlers that ignore cancellation). Sync jobs have the same limit.
@@ -143,7 +144,7 @@ public final class DurableJobService: JobService, Service {
     public func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob {
         do {
             try await ready()
-            if store.isShared { try await refreshQueueLength() }
+            if store.isShared { try await refreshSharedQueueLength() }
         } catch {
             noteStore(error)
             logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
@@ -412,7 +413,33 @@ public final class DurableJobService: JobService, Service {
         }
     }
 
-    /// With a shared store: the shared queue's length, as ``queueLength`` reports it.
+    /// How old the shared queue's length may be when a submission checks `MAX_QUEUE_LENGTH`:
+    /// counting a long queue at every submission would cost more than the submission.
+    static let sharedQueueLengthFreshness: Duration = .milliseconds(250)
+
+    private struct SharedCount {
+        var countedAt: ContinuousClock.Instant?
+        var counting = false
+    }
+
+    private let sharedCount = NIOLockedValueBox(SharedCount())
+
+    /// Counts the shared queue when the last count is older than ``sharedQueueLengthFreshness``
+    /// and no other count is under way; between counts, this host's submissions and claims move it.
+    private func refreshSharedQueueLength() async throws {
+        let due = sharedCount.withLockedValue { count -> Bool in
+            if count.counting { return false }
+            if let last = count.countedAt, last.duration(to: .now) < Self.sharedQueueLengthFreshness { return false }
+            count.counting = true
+            return true
+        }
+        guard due else { return }
+        defer { sharedCount.withLockedValue { $0.counting = false } }
+        try await refreshQueueLength()
+        sharedCount.withLockedValue { $0.countedAt = .now }
+    }
+
+    /// The store's count of queued jobs, as ``queueLength`` reports it.
     private func refreshQueueLength() async throws {
         let queued = try await store.count(status: .queued)
         waiting.withLockedValue { $0 = queued }

@@ -59,9 +59,8 @@ public struct ManifestLoader: Sendable {
     }
 }
 
-/// Host paths that no module may declare.
-/// Paths the host serves itself (and, for `/docs`, below it; `/ready` and `/metrics` are
-/// reserved for the host's readiness and metrics).
+/// Paths the host serves itself, which no module may declare (and, for `/docs`, below it;
+/// `/metrics` is reserved for the host's metrics).
 let reservedHostPaths: Set<String> = ["/health", "/ready", "/metrics", "/openapi.json", "/docs"]
 
 func isReservedHostPath(_ path: String) -> Bool {

@@ -11,11 +11,7 @@ struct JobRecoveryTests {
         _ status: JobStatus, endpoint: String = "/v1/test/work", webhook: String?, payload: JSONValue = [:], age: TimeInterval = 0,
         attempts: Int = 0
     ) -> JobRecord {
-        let date = Date().addingTimeInterval(-age)
-        return JobRecord(
-            id: UUID().uuidString.lowercased(), endpoint: endpoint, status: status, payload: payload, requestID: "req-test",
-            uri: endpoint, headers: [.userAgent: "tests"], webhookURL: webhook, createdAt: date, updatedAt: date,
-            startedAt: status == .queued ? nil : date, attempts: attempts)
+        StoreFixture.job(status, endpoint: endpoint, webhook: webhook, payload: payload, age: age, attempts: attempts)
     }
 
     static func withStore<T>(_ storage: String, _ body: (SQLiteJobStore) async throws -> T) async throws -> T {
