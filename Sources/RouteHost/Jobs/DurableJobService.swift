@@ -174,17 +174,65 @@ public final class DurableJobService: JobService, Service {
         return try await usingStore { try await self.store.job(id: id) }
     }
 
-    /// The most jobs ``statuses(updatedWithin:)`` lists: a wide window over a large store must not
+    /// The `Idempotency-Key`s of submissions in progress on this host (submitter and key).
+    private let idempotencyInFlight = NIOLockedValueBox<Set<String>>([])
+
+    public func claimIdempotency(_ submission: JobSubmission) async throws -> IdempotentReplay? {
+        guard let idempotency = submission.idempotency else { return nil }
+        let slot = "\(submission.submitter ?? "")\u{0}\(idempotency.key)"
+        guard idempotencyInFlight.withLockedValue({ $0.insert(slot).inserted }) else {
+            throw RouteFailure(.conflict, "A request with this Idempotency-Key is still in progress; retry once it has been answered")
+        }
+        do {
+            let since = Date().addingTimeInterval(-IdempotencyKey.window)
+            var earlier = recorder.pending(idempotencyKey: idempotency.key, submitter: submission.submitter)
+            if earlier == nil {
+                earlier = try await usingStore {
+                    try await self.store.job(idempotencyKey: idempotency.key, submitter: submission.submitter, createdSince: since)
+                }
+            }
+            guard let earlier else { return nil }
+            idempotencyInFlight.withLockedValue { _ = $0.remove(slot) }
+            guard earlier.idempotency?.digest == idempotency.digest else {
+                throw RouteFailure(
+                    .unprocessableContent,
+                    "This Idempotency-Key was used with another request (route or body) within 24 hours; send a new key for a new request")
+            }
+            if earlier.webhookURL != nil {
+                return .accepted(AcceptedJob(
+                    jobID: earlier.id, id: earlier.payload["id"] ?? .null, maxQueueLength: configuration.maxQueueLength,
+                    queueLength: queueLength, fields: fields))
+            }
+            guard let envelope = earlier.envelope else {
+                throw RouteFailure(.conflict, "A request with this Idempotency-Key is still in progress; retry once it has been answered")
+            }
+            return .finished(code: envelope["code"]?.numberValue?.intValue ?? 200, body: earlier.serializedEnvelope ?? envelope.serialized())
+        } catch {
+            idempotencyInFlight.withLockedValue { _ = $0.remove(slot) }
+            throw error
+        }
+    }
+
+    public func releaseIdempotency(_ submission: JobSubmission) {
+        guard let idempotency = submission.idempotency else { return }
+        idempotencyInFlight.withLockedValue { _ = $0.remove("\(submission.submitter ?? "")\u{0}\(idempotency.key)") }
+    }
+
+    /// The most jobs ``statuses(updatedWithin:submitter:)`` lists: a wide window over a large store must not
     /// load every row into one answer.
     public static let maxListedStatuses = 10_000
 
     /// The status of the jobs updated within `window`, oldest update first: the latest
     /// ``maxListedStatuses`` of them when there are more.
-    public func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)] {
+    public func statuses(updatedWithin window: Duration, submitter: String?) async throws -> [(jobID: String, status: JobStatus)] {
         let since = Date().addingTimeInterval(-window.secondsValue)
-        let stored = try await usingStore { try await self.store.statuses(updatedSince: since, limit: Self.maxListedStatuses) }
+        let stored = try await usingStore {
+            try await self.store.statuses(updatedSince: since, limit: Self.maxListedStatuses, submitter: submitter)
+        }
         let storedIDs = Set(stored.map(\.jobID))
-        let pending = recorder.unwritten.filter { $0.updatedAt >= since && !storedIDs.contains($0.id) }.map { (jobID: $0.id, status: $0.status) }
+        let pending = recorder.unwritten
+            .filter { $0.updatedAt >= since && !storedIDs.contains($0.id) && (submitter == nil || $0.submitter == submitter) }
+            .map { (jobID: $0.id, status: $0.status) }
         return (stored + pending).suffix(Self.maxListedStatuses)
     }
 
@@ -545,7 +593,8 @@ public final class DurableJobService: JobService, Service {
         return JobRecord(
             id: submission.jobID, endpoint: submission.endpoint, status: status, payload: submission.payload,
             requestID: request.requestID, uri: request.uri.description, headers: request.headers, webhookURL: submission.webhookURL,
-            createdAt: date, updatedAt: date, startedAt: status == .running ? date : nil, attempts: status == .running ? 1 : 0)
+            createdAt: date, updatedAt: date, startedAt: status == .running ? date : nil, attempts: status == .running ? 1 : 0,
+            submitter: submission.submitter, idempotency: submission.idempotency)
     }
 
     private func failureEnvelope(for job: JobRecord, _ message: String) -> Envelope {

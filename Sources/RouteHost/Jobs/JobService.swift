@@ -16,8 +16,15 @@ public protocol JobService: Sendable {
     func enqueue(_ submission: JobSubmission) async throws -> AcceptedJob
     /// The job with this id, or nil.
     func job(id: String) async throws -> JobRecord?
-    /// The status of every job updated in the last `window`.
-    func statuses(updatedWithin window: Duration) async throws -> [(jobID: String, status: JobStatus)]
+    /// The status of every job updated in the last `window` (submitted by `submitter` only, when given).
+    func statuses(updatedWithin window: Duration, submitter: String?) async throws -> [(jobID: String, status: JobStatus)]
+    /// For a submission with an `Idempotency-Key`: the first submission's answer when that key
+    /// was used with the same request within ``IdempotencyKey/window``; nil to go on, the key
+    /// then being held by this submission until ``releaseIdempotency(_:)``. Throws a `422` for
+    /// the key used with another request, a `409` while its first submission still runs.
+    func claimIdempotency(_ submission: JobSubmission) async throws -> IdempotentReplay?
+    /// Releases the key ``claimIdempotency(_:)`` held, once the submission is recorded.
+    func releaseIdempotency(_ submission: JobSubmission)
     /// Jobs waiting to run.
     var queueLength: Int { get }
     /// Opens what the service needs (its store, and that store's lock) before the host serves;
@@ -35,6 +42,8 @@ public protocol JobService: Sendable {
 }
 
 extension JobService {
+    public func claimIdempotency(_ submission: JobSubmission) async throws -> IdempotentReplay? { nil }
+    public func releaseIdempotency(_ submission: JobSubmission) {}
     public func open() async throws {}
     public func shutdown() async {}
     public var storeKind: String { "memory" }
@@ -53,8 +62,13 @@ public struct JobSubmission: Sendable {
     /// The `webhook_url` of a queued job.
     public var webhookURL: String?
     public var request: HandlerRequest
+    /// The request's `Idempotency-Key`, when it has one.
+    public var idempotency: IdempotencyKey?
+    /// The key that sent it.
+    public var submitter: String? { request.client?.submitter }
 
-    public init(request: HandlerRequest, webhookURL: String?) {
+    public init(request: HandlerRequest, webhookURL: String?, idempotency: IdempotencyKey? = nil) {
+        self.idempotency = idempotency
         self.jobID = request.jobID
         self.endpoint = request.endpoint
         self.payload = request.payload
@@ -100,12 +114,20 @@ public struct JobRecord: Sendable {
     public var serializedEnvelope: [UInt8]?
     /// The webhook delivery state (jobs with a `webhook_url` that are `done`).
     public var webhook: WebhookDelivery?
+    /// The key that submitted the job (``ClientIdentity/submitter``), for `JOB_VISIBILITY=key`
+    /// and `Idempotency-Key`.
+    public var submitter: String?
+    /// The request's `Idempotency-Key` and the digest of what it was sent with.
+    public var idempotency: IdempotencyKey?
 
     public init(
         id: String, endpoint: String, status: JobStatus, payload: JSONValue, requestID: String = "", uri: String = "",
         headers: HTTPFields = [:], webhookURL: String? = nil, createdAt: Date, updatedAt: Date, startedAt: Date? = nil,
-        finishedAt: Date? = nil, attempts: Int = 0, envelope: JSONValue? = nil, webhook: WebhookDelivery? = nil
+        finishedAt: Date? = nil, attempts: Int = 0, envelope: JSONValue? = nil, webhook: WebhookDelivery? = nil,
+        submitter: String? = nil, idempotency: IdempotencyKey? = nil
     ) {
+        self.submitter = submitter
+        self.idempotency = idempotency
         self.id = id
         self.endpoint = endpoint
         self.status = status

@@ -51,15 +51,17 @@ public protocol JobStore: Sendable {
     func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws
 
     func job(id: String) async throws -> JobRecord?
+    /// The latest job created at or after `date` with this `Idempotency-Key` from `submitter`.
+    func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord?
     /// Every job with `status`, oldest first.
     func jobs(status: JobStatus) async throws -> [JobRecord]
     /// The number of jobs with `status`.
     func count(status: JobStatus) async throws -> Int
     /// The number of `pending` webhook deliveries.
     func pendingWebhookCount() async throws -> Int
-    /// The status of the jobs updated at or after `date`, oldest update first: the latest
-    /// `limit` of them when there are more.
-    func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)]
+    /// The status of the jobs updated at or after `date` (submitted by `submitter` only, when
+    /// given), oldest update first: the latest `limit` of them when there are more.
+    func statuses(updatedSince date: Date, limit: Int, submitter: String?) async throws -> [(jobID: String, status: JobStatus)]
     /// Deletes `done` jobs last updated before `date` whose webhook is not `pending`, at most
     /// `limit` of them (oldest first); returns how many.
     func purge(updatedBefore date: Date, limit: Int) async throws -> Int

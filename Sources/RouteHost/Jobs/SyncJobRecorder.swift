@@ -73,6 +73,13 @@ final class SyncJobRecorder: Sendable {
         state.withLockedValue { $0.unwritten[id] }
     }
 
+    /// The latest record not written yet with this `Idempotency-Key` from `submitter`.
+    func pending(idempotencyKey key: String, submitter: String?) -> JobRecord? {
+        state.withLockedValue { state in
+            state.unwritten.values.first { $0.idempotency?.key == key && $0.submitter == submitter }
+        }
+    }
+
     /// Every record not written yet.
     var unwritten: [JobRecord] {
         state.withLockedValue { Array($0.unwritten.values) }

@@ -35,7 +35,8 @@ struct RouteEndpoint: HTTPResponder {
         }
         let handlerRequest = HandlerRequest(
             payload: payload, headers: request.headers, uri: request.uri, requestID: context.requestID,
-            jobID: RandomUUID.v4(), endpoint: route.fullPath, logger: context.logger, connection: context.connection)
+            jobID: RandomUUID.v4(), endpoint: route.fullPath, logger: context.logger, connection: context.connection,
+            client: context.client)
         switch handler.kind {
         case .stream(let body):
             return try await body(handlerRequest)
@@ -43,10 +44,21 @@ struct RouteEndpoint: HTTPResponder {
             let result = try await body(handlerRequest)
             return .json(result.payload, status: result.status, headers: result.headers)
         case .envelope(let body):
-            if route.queue == .webhook, let webhook = payload["webhook_url"], webhook != .null {
-                return try await enqueue(handlerRequest, webhook: webhook)
+            let idempotency = handler.recordsJob
+                ? try IdempotencyKey(headers: request.headers, endpoint: route.fullPath, payload: payload) : nil
+            if idempotency != nil {
+                let probe = JobSubmission(request: handlerRequest, webhookURL: nil, idempotency: idempotency)
+                if let replay = try await jobs.claimIdempotency(probe) {
+                    return Self.response(replaying: replay)
+                }
             }
-            let submission = JobSubmission(request: handlerRequest, webhookURL: nil)
+            defer {
+                if idempotency != nil { jobs.releaseIdempotency(JobSubmission(request: handlerRequest, webhookURL: nil, idempotency: idempotency)) }
+            }
+            if route.queue == .webhook, let webhook = payload["webhook_url"], webhook != .null {
+                return try await enqueue(handlerRequest, webhook: webhook, idempotency: idempotency)
+            }
+            let submission = JobSubmission(request: handlerRequest, webhookURL: nil, idempotency: idempotency)
             let finished = handler.recordsJob
                 ? await jobs.runNow(submission, handler: body)
                 : FinishedEnvelope(await JobExecution.run(submission, handler: body, fields: fields))
@@ -55,7 +67,18 @@ struct RouteEndpoint: HTTPResponder {
         }
     }
 
-    func enqueue(_ request: HandlerRequest, webhook: JSONValue) async throws -> Response {
+    /// The first submission's answer again, marked `Idempotent-Replayed: true`.
+    static func response(replaying replay: IdempotentReplay) -> Response {
+        let replayed: HTTPFields = [.init("Idempotent-Replayed")!: "true"]
+        switch replay {
+        case .accepted(let accepted):
+            return .json(accepted.json, status: .accepted, headers: replayed)
+        case .finished(let code, let body):
+            return .json(serialized: body, status: HTTPResponse.Status(code: code), headers: replayed)
+        }
+    }
+
+    func enqueue(_ request: HandlerRequest, webhook: JSONValue, idempotency: IdempotencyKey?) async throws -> Response {
         guard let url = webhook.stringValue.flatMap(WebhookURL.init) else {
             throw RouteFailure(.badRequest, "Invalid payload: 'webhook_url' must be an absolute http:// or https:// URL")
         }
@@ -70,7 +93,7 @@ struct RouteEndpoint: HTTPResponder {
             break
         }
         do {
-            let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text))
+            let accepted = try await jobs.enqueue(JobSubmission(request: request, webhookURL: url.text, idempotency: idempotency))
             return .json(accepted.json, status: .accepted)
         } catch let full as JobQueueFull {
             var envelope = Envelope(endpoint: route.fullPath, code: 429, fields: fields)

@@ -42,5 +42,12 @@ public enum ClientIdentity: Sendable, Hashable, CustomStringConvertible {
         case .address(let address): "ip:\(address)"
         }
     }
+
+    /// The name a job keeps of the key that submitted it (`key:<fingerprint>`); nil for a client
+    /// without a key, whose address says nothing lasting about who it is.
+    public var submitter: String? {
+        if case .apiKey = self { return description }
+        return nil
+    }
 }
 

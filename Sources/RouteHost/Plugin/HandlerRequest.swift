@@ -22,11 +22,14 @@ public struct HandlerRequest: Sendable {
     /// The client's connection: streaming handlers stop their work when it closes.
     /// ``ClientConnection/detached`` for queued jobs.
     public var connection: ClientConnection
+    /// Who sent the request, when the pipeline knows (nil for queued jobs).
+    public var client: ClientIdentity?
 
     public init(
         payload: JSONValue, headers: HTTPFields, uri: URI, requestID: String, jobID: String,
-        endpoint: String, logger: Logger, connection: ClientConnection = .detached
+        endpoint: String, logger: Logger, connection: ClientConnection = .detached, client: ClientIdentity? = nil
     ) {
+        self.client = client
         self.payload = payload
         self.headers = headers
         self.uri = uri

@@ -49,6 +49,11 @@ public struct HostConfiguration: Sendable {
     public var databaseStatementTimeout: Duration
     /// `DATABASE_CONNECT_TIMEOUT_SECONDS` (default 10): how long a connection to PostgreSQL may take.
     public var databaseConnectTimeout: Duration
+    /// `JOB_VISIBILITY` (default `all`): which jobs `job/status` and `jobs/status` show a key.
+    /// `all`, as the original: every job, whoever submitted it. `key`: only the jobs submitted
+    /// with the same API key (by fingerprint); another key's job answers the same 404 as an
+    /// unknown one, and jobs submitted without a key (routes with `"auth": false`) are shown to none.
+    public var jobVisibility: JobVisibility
     /// `JOB_LEASE_SECONDS` (default 30): how long a claimed job stays held without a renewal.
     /// A running job's lease is renewed every third of it; a host that dies loses its leases, and
     /// another host runs those jobs again about one lease later.
@@ -141,6 +146,11 @@ public struct HostConfiguration: Sendable {
         databasePoolSize = try environment.integer("DATABASE_POOL_SIZE", default: 10, minimum: 1)
         databaseStatementTimeout = try environment.seconds("DATABASE_STATEMENT_TIMEOUT_SECONDS", default: 30)
         databaseConnectTimeout = try environment.seconds("DATABASE_CONNECT_TIMEOUT_SECONDS", default: 10, positive: true)
+        let visibility = environment.string("JOB_VISIBILITY")?.lowercased() ?? "all"
+        guard let jobVisibility = JobVisibility(rawValue: visibility) else {
+            throw EnvironmentError(name: "JOB_VISIBILITY", value: visibility, expected: "all (every key sees every job) or key (each key sees its own jobs)")
+        }
+        self.jobVisibility = jobVisibility
         jobLease = try environment.seconds("JOB_LEASE_SECONDS", default: 30, positive: true)
         jobPollInterval = try environment.seconds("JOB_POLL_INTERVAL_SECONDS", default: 2, positive: true)
         logLevel = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
@@ -171,4 +181,9 @@ public struct HostConfiguration: Sendable {
         requestHeadTimeout = try environment.seconds("REQUEST_HEAD_TIMEOUT_SECONDS", default: 30, positive: true)
         requestBodyTimeout = try environment.seconds("REQUEST_BODY_TIMEOUT_SECONDS", default: 60, positive: true)
     }
+}
+
+/// `JOB_VISIBILITY`: see ``HostConfiguration/jobVisibility``.
+public enum JobVisibility: String, Sendable {
+    case all, key
 }

@@ -67,6 +67,9 @@ public struct ToolkitModule: RouteModule {
         let notFound = RouteFailure(.notFound, message: .object(JSONObject([("error", "Job not found"), ("job_id", .string(jobID))])))
         guard UUID(uuidString: jobID) != nil else { throw notFound }
         guard let job = try await host.jobs.job(id: jobID.lowercased()) else { throw notFound }
+        if host.configuration.jobVisibility == .key && (job.submitter == nil || job.submitter != request.client?.submitter) {
+            throw notFound
+        }
         var response = JSONObject()
         response["job_status"] = .string(job.status.rawValue)
         response["job_id"] = .string(job.id)
@@ -91,7 +94,8 @@ public struct ToolkitModule: RouteModule {
             since = number
         }
         var statuses = JSONObject()
-        for (jobID, status) in try await host.jobs.statuses(updatedWithin: .seconds(since)) {
+        let submitter = host.configuration.jobVisibility == .key ? (request.client?.submitter ?? "") : nil
+        for (jobID, status) in try await host.jobs.statuses(updatedWithin: .seconds(since), submitter: submitter) {
             statuses[jobID] = .string(status.rawValue)
         }
         return HandlerResponse(.object(statuses))

@@ -55,8 +55,11 @@ final class FaultyJobStore: JobStore {
     func jobs(status: JobStatus) async throws -> [JobRecord] { try await base.jobs(status: status) }
     func count(status: JobStatus) async throws -> Int { try await base.count(status: status) }
     func pendingWebhookCount() async throws -> Int { try await base.pendingWebhookCount() }
-    func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
-        try await base.statuses(updatedSince: date, limit: limit)
+    func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord? {
+        try await base.job(idempotencyKey: key, submitter: submitter, createdSince: date)
+    }
+    func statuses(updatedSince date: Date, limit: Int, submitter: String?) async throws -> [(jobID: String, status: JobStatus)] {
+        try await base.statuses(updatedSince: date, limit: limit, submitter: submitter)
     }
     func purge(updatedBefore date: Date, limit: Int) async throws -> Int {
         try await write(.purge) { try await base.purge(updatedBefore: date, limit: limit) }

@@ -8,40 +8,11 @@ import Testing
 /// A real `routehost` process killed with SIGKILL while it has a job running, jobs queued and a
 /// webhook in flight, then started again on the same store.
 ///
-/// The executable only knows its compiled-in plugins, so the slow job is the toolkit's own
-/// `jobs_status` handler mounted as a queued route, made slow by a store seeded with many
-/// recent jobs (each run lists them all).
+/// The executable serves the repo's own `routes.json`; its queued `info` route relays to a fake
+/// downloader whose answers the test holds, so which job runs at the kill is decided, not raced.
 @Suite("Crash recovery with a real child process")
 struct JobCrashRecoveryTests {
-    static let seededJobs = 50_000
     static let jobCount = 4
-
-    static let manifest = """
-        {
-          "version": 1,
-          "modules": [
-            { "name": "toolkit", "plugin": "toolkit", "prefix": "/v1/toolkit",
-              "routes": [
-                { "method": "POST", "path": "/job/status", "handler": "job_status" },
-                { "method": "POST", "path": "/slow", "handler": "jobs_status", "queue": "webhook" } ] }
-          ]
-        }
-        """
-
-    /// Inserts `count` finished jobs in one statement.
-    static func seed(storage: String, count: Int) async throws {
-        let store = SQLiteJobStore(storagePath: storage)
-        try await store.open()
-        let now = Date().timeIntervalSince1970
-        try await store.execute(
-            """
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
-            INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, created_at, updated_at, finished_at, attempts, envelope)
-            SELECT printf('00000000-0000-4000-8000-%012d', i), '/seed', 'done', '{}', 'seed', '/seed', '[]', ?2, ?2, ?2, 1, '{}' FROM n
-            """,
-            [.integer(count), .float(now)])
-        try await store.close()
-    }
 
     /// The jobs' states in the store, by job id.
     static func states(storage: String, _ ids: [String]) async throws -> [String: JobRecord] {
@@ -62,35 +33,32 @@ struct JobCrashRecoveryTests {
     func killedHostLosesNothingAndDeliversEachWebhookOnce() async throws {
         try await TemporaryDirectory.with { directory in
             let storage = (directory as NSString).appendingPathComponent("storage")
-            let manifest = (directory as NSString).appendingPathComponent("routes.json")
-            try Data(Self.manifest.utf8).write(to: URL(fileURLWithPath: manifest))
-            try await Self.seed(storage: storage, count: Self.seededJobs)
-            let environment = [
-                "API_KEY": JobsHost.apiKey, "LOCAL_STORAGE_PATH": storage, "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "QUEUE_WORKERS": "1", "WEBHOOK_TIMEOUT": "30",
-                "WEBHOOK_RETRY_DELAY": "0.05", "LOG_LEVEL": "critical", "SHUTDOWN_GRACE_SECONDS": "10",
-                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            ]
             let answering = NIOLockedValueBox(false)
-            try await WebhookReceiver.with(respond: { _, _ in answering.withLockedValue { $0 } ? .ok : .hang }) { receiver in
+            try await FakeDownloader.withRunning { downloader in
+                let environment = SharedQueueTests.environment(database: "", downloader: downloader, storage: storage, workers: 1)
+                    .merging(["WEBHOOK_TIMEOUT": "30", "SHUTDOWN_GRACE_SECONDS": "10"]) { _, new in new }
+                let gate = TestGate()
+                defer { gate.open() }
+                try await WebhookReceiver.with(respond: { _, _ in answering.withLockedValue { $0 } ? .ok : .hang }) { receiver in
                 // First run: the first job finishes and its webhook hangs in the receiver, the
-                // second runs, the others wait. Then SIGKILL.
-                let first = try await ChildHost.start(manifest: manifest, directory: directory, environment: environment)
+                // second is held at the downloader, the others wait. Then SIGKILL.
+                let first = try await ChildHost.start(manifest: SharedQueueTests.repoManifest, directory: directory, environment: environment)
                 var jobIDs: [String] = []
                 do {
-                    for index in 0..<Self.jobCount {
-                        let answer = try await first.post(
-                            "/v1/toolkit/slow",
-                            ["since_seconds": 86_400, "id": .number(JSONNumber(index)), "webhook_url": .string(receiver.url)])
-                        #expect(answer.status == 202)
-                        jobIDs.append(try #require(answer.json["job_id"]?.stringValue))
-                    }
+                    jobIDs.append(try await SharedQueueTests.submit(first, id: 0, webhook: receiver.url))
                     try await receiver.waitForRequests(1, timeout: .seconds(30))
-                    try await first.waitForStatus(of: jobIDs[1], timeout: .seconds(30)) { $0["job_status"] == "running" }
+                    downloader.set(.heldUntil(gate), for: .info)
+                    for index in 1..<Self.jobCount {
+                        jobIDs.append(try await SharedQueueTests.submit(first, id: index, webhook: receiver.url))
+                    }
+                    try await SharedQueueTests.waitUntil("the second job reaches the downloader") { downloader.stats.count(.info) == 2 }
                 } catch {
                     first.kill()
                     throw error
                 }
                 first.kill()
+                gate.open()
+                downloader.set(.normal, for: .info)
 
                 // What the crash left, read from the file.
                 let left = try await Self.states(storage: storage, jobIDs)
@@ -102,7 +70,7 @@ struct JobCrashRecoveryTests {
 
                 // Second run on the same store: everything completes, each webhook once.
                 answering.withLockedValue { $0 = true }
-                let second = try await ChildHost.start(manifest: manifest, directory: directory, environment: environment)
+                let second = try await ChildHost.start(manifest: SharedQueueTests.repoManifest, directory: directory, environment: environment)
                 do {
                     try await receiver.waitForDeliveries(Self.jobCount, timeout: .seconds(40))
                 } catch {
@@ -125,6 +93,7 @@ struct JobCrashRecoveryTests {
                     #expect(job.webhook?.attempts == 1)
                     #expect(job.attempts == (running.contains(id) ? 2 : 1), "only the interrupted job ran twice")
                 }
+            }
             }
         }
     }

@@ -81,6 +81,10 @@ struct JobRecoveryTests {
             "ALTER TABLE jobs DROP COLUMN lease_expires_at",
             "ALTER TABLE jobs DROP COLUMN webhook_owner",
             "ALTER TABLE jobs DROP COLUMN webhook_claim_expires_at",
+            "DROP INDEX jobs_idempotency",
+            "ALTER TABLE jobs DROP COLUMN submitter",
+            "ALTER TABLE jobs DROP COLUMN idempotency_key",
+            "ALTER TABLE jobs DROP COLUMN request_digest",
             "CREATE INDEX jobs_webhook_pending ON jobs (webhook_state) WHERE webhook_state = 'pending'",
             "UPDATE schema_version SET version = 1",
         ] {

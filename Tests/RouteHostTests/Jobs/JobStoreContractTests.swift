@@ -181,11 +181,38 @@ struct JobStoreContractTests {
         try await Fixture.with(kind) { fixture in
             let jobs = (0..<5).map { Fixture.job(.queued, age: Double(50 - $0 * 10)) }
             try await fixture.store.insertAll(jobs)
-            let listed = try await fixture.other.statuses(updatedSince: Date().addingTimeInterval(-35), limit: 2)
+            let listed = try await fixture.other.statuses(updatedSince: Date().addingTimeInterval(-35), limit: 2, submitter: nil)
             #expect(listed.map(\.jobID) == [jobs[3].id, jobs[4].id])
             #expect(listed.allSatisfy { $0.status == .queued })
-            #expect(try await fixture.store.statuses(updatedSince: Date().addingTimeInterval(-35), limit: 10).count == 3)
+            #expect(try await fixture.store.statuses(updatedSince: Date().addingTimeInterval(-35), limit: 10, submitter: nil).count == 3)
             #expect(try await fixture.store.job(id: "not-a-job") == nil)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aJobKeepsItsSubmitterAndIdempotencyKey(_ kind: StoreKind) async throws {
+        try await Fixture.with(kind) { fixture in
+            var mine = Fixture.job(.queued, age: 10)
+            mine.submitter = "key:aaaa"
+            mine.idempotency = IdempotencyKey(key: "retry-1", digest: "d1")
+            var theirs = Fixture.job(.queued, age: 5)
+            theirs.submitter = "key:bbbb"
+            theirs.idempotency = IdempotencyKey(key: "retry-1", digest: "d2")
+            var anonymous = Fixture.job(.queued, age: 1)
+            anonymous.idempotency = IdempotencyKey(key: "retry-1", digest: "d3")
+            try await fixture.store.insertAll([mine, theirs, anonymous])
+
+            let found = try await fixture.other.job(idempotencyKey: "retry-1", submitter: "key:aaaa", createdSince: Date().addingTimeInterval(-60))
+            #expect(found?.id == mine.id)
+            #expect(found?.idempotency == mine.idempotency)
+            #expect(found?.submitter == "key:aaaa")
+            #expect(try await fixture.store.job(idempotencyKey: "retry-1", submitter: nil, createdSince: .distantPast)?.id == anonymous.id)
+            #expect(try await fixture.store.job(idempotencyKey: "retry-1", submitter: "key:aaaa", createdSince: Date()) == nil, "older than the window")
+            #expect(try await fixture.store.job(idempotencyKey: "retry-2", submitter: "key:aaaa", createdSince: .distantPast) == nil)
+
+            let since = Date().addingTimeInterval(-60)
+            #expect(try await fixture.store.statuses(updatedSince: since, limit: 10, submitter: "key:bbbb").map(\.jobID) == [theirs.id])
+            #expect(try await fixture.store.statuses(updatedSince: since, limit: 10, submitter: "").isEmpty)
         }
     }
 

@@ -68,6 +68,11 @@ enum TestGates {
         state.withLockedValue { $0.counts[counter, default: 0] += 1 }
     }
 
+    /// Runs waiting at `gate` now.
+    static func waiting(_ gate: String) -> Int {
+        state.withLockedValue { $0.waiters[gate]?.count ?? 0 }
+    }
+
     static func count(_ counter: String) -> Int {
         state.withLockedValue { $0.counts[counter] ?? 0 }
     }

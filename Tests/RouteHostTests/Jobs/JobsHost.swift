@@ -74,6 +74,23 @@ final class JobsHost: Sendable {
         }
     }
 
+    /// Runs `body` with a started host whose jobs are kept in a fresh store of `kind` (a
+    /// PostgreSQL database of its own for ``StoreKind/postgresql``).
+    static func with<T>(
+        _ kind: StoreKind, _ settings: [String: String] = [:], _ body: (JobsHost) async throws -> T
+    ) async throws -> T {
+        try await TemporaryDirectory.with { storage in
+            switch kind {
+            case .sqlite:
+                return try await with(storage: storage, settings, body)
+            case .postgresql:
+                return try await TestPostgres.withDatabase { url in
+                    try await with(storage: storage, settings.merging(["DATABASE_URL": url]) { _, new in new }, body)
+                }
+            }
+        }
+    }
+
     static func start(storage: String, _ settings: [String: String] = [:], store: (any JobStore)? = nil) async throws -> JobsHost {
         let environment = environment(storage: storage, settings)
         let manifestPath = (storage as NSString).appendingPathComponent("routes.json")
@@ -115,16 +132,18 @@ protocol JobHostClient: Sendable {
 }
 
 extension JobHostClient {
-    /// POSTs `body` to `path` with the API key; returns the status, headers and JSON.
-    func post(_ path: String, _ body: JSONValue) async throws -> JobsResponse {
-        try await post(path, text: String(decoding: body.serialized(), as: UTF8.self))
+    /// POSTs `body` to `path` with an API key (the test key unless given) and `headers`;
+    /// returns the status, headers and JSON.
+    func post(_ path: String, _ body: JSONValue, key: String = JobsHost.apiKey, headers: [String: String] = [:]) async throws -> JobsResponse {
+        try await post(path, text: String(decoding: body.serialized(), as: UTF8.self), key: key, headers: headers)
     }
 
     /// POSTs `text` as the body (nil: no body and no `Content-Type`, as `curl -X POST` sends).
-    func post(_ path: String, text: String?) async throws -> JobsResponse {
+    func post(_ path: String, text: String?, key: String = JobsHost.apiKey, headers: [String: String] = [:]) async throws -> JobsResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
-        request.headers.add(name: "X-API-Key", value: JobsHost.apiKey)
+        request.headers.add(name: "X-API-Key", value: key)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let text {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: text))

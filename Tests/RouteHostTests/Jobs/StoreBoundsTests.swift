@@ -12,9 +12,9 @@ import Testing
             let jobs = (0..<30).map { JobRecoveryTests.job(.done, webhook: nil, age: TimeInterval(30 - $0)) }
             try await JobRecoveryTests.withStore(storage) { store in
                 try await store.insertAll(jobs)
-                let latest = try await store.statuses(updatedSince: Date().addingTimeInterval(-600), limit: 10)
+                let latest = try await store.statuses(updatedSince: Date().addingTimeInterval(-600), limit: 10, submitter: nil)
                 #expect(latest.map(\.jobID) == jobs.suffix(10).map(\.id), "the latest ten, oldest update first")
-                #expect(try await store.statuses(updatedSince: Date().addingTimeInterval(-600), limit: 100).count == 30)
+                #expect(try await store.statuses(updatedSince: Date().addingTimeInterval(-600), limit: 100, submitter: nil).count == 30)
             }
         }
     }

@@ -28,8 +28,7 @@ import Testing
     /// store and the first one's pid.
     @Test func aSecondHostOnTheSameStorageExitsBeforeItListens() async throws {
         try await TemporaryDirectory.with { directory in
-            let manifest = (directory as NSString).appendingPathComponent("routes.json")
-            try Data(JobCrashRecoveryTests.manifest.utf8).write(to: URL(fileURLWithPath: manifest))
+            let manifest = SharedQueueTests.repoManifest
             let storage = (directory as NSString).appendingPathComponent("storage")
             let environment = [
                 "API_KEY": JobsHost.apiKey, "LOCAL_STORAGE_PATH": storage, "LOG_LEVEL": "critical",

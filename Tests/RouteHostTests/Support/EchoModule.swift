@@ -35,8 +35,9 @@ struct EchoModule: RouteModule {
             "bytes": .stream { _ in Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: .init(byteBuffer: ByteBuffer(string: "0123456789"))) },
             "slow_bytes": .stream { _ in
                 Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: ResponseBody { writer in
+                    // 1.8 s in all: longer than the 1 s head deadline of the slow-client tests.
                     for index in 0..<6 {
-                        try await Task.sleep(for: .milliseconds(100))
+                        try await Task.sleep(for: .milliseconds(300))
                         try await writer.write(ByteBuffer(string: String(index)))
                     }
                     try await writer.finish(nil)

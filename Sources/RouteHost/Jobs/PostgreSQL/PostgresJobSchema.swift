@@ -49,7 +49,14 @@ enum PostgresJobSchema {
             "CREATE INDEX routehost_jobs_running ON routehost_jobs (lease_expires_at) WHERE status = 'running'",
             "CREATE INDEX routehost_jobs_updated ON routehost_jobs (updated_at)",
             "CREATE INDEX routehost_jobs_webhook_due ON routehost_jobs (webhook_next_attempt_at, seq) WHERE webhook_state = 'pending'",
-        ]
+        ],
+        // To version 2: who submitted a job and its Idempotency-Key (see ``IdempotencyKey``).
+        [
+            "ALTER TABLE routehost_jobs ADD COLUMN submitter TEXT",
+            "ALTER TABLE routehost_jobs ADD COLUMN idempotency_key TEXT",
+            "ALTER TABLE routehost_jobs ADD COLUMN request_digest TEXT",
+            "CREATE INDEX routehost_jobs_idempotency ON routehost_jobs (idempotency_key) WHERE idempotency_key IS NOT NULL",
+        ],
     ]
 
     /// The schema version this build writes.

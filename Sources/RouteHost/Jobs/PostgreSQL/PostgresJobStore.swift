@@ -111,12 +111,12 @@ public final class PostgresJobStore: JobStore {
         var start = 0
         while start < jobs.count {
             let chunk = jobs[start..<min(start + 500, jobs.count)]
-            var binds = PostgresBindings(capacity: chunk.count * 14)
+            var binds = PostgresBindings(capacity: chunk.count * 17)
             var rows: [String] = []
             for job in chunk {
                 let first = binds.count + 1
                 rows.append(
-                    "(" + (first..<(first + 14)).map { n in n >= first + 8 && n <= first + 11 ? "$\(n)::timestamptz" : "$\(n)" }.joined(separator: ", ")
+                    "(" + (first..<(first + 17)).map { n in n >= first + 8 && n <= first + 11 ? "$\(n)::timestamptz" : "$\(n)" }.joined(separator: ", ")
                         + ")")
                 binds.append(job.id)
                 binds.append(job.endpoint)
@@ -132,11 +132,14 @@ public final class PostgresJobStore: JobStore {
                 binds.append(job.finishedAt)
                 binds.append(job.attempts)
                 binds.append(job.serializedEnvelope.map { String(decoding: $0, as: UTF8.self) } ?? job.envelope?.serializedString())
+                binds.append(job.submitter)
+                binds.append(job.idempotency?.key)
+                binds.append(job.idempotency?.digest)
             }
             let notifies = chunk.contains { $0.status == .queued }
             let insert = """
                 INSERT INTO routehost_jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
-                                            started_at, finished_at, attempts, envelope)
+                                            started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest)
                 VALUES \(rows.joined(separator: ", "))
                 """
             let sql = notifies ? "WITH inserted AS (\(insert) RETURNING 1) SELECT pg_notify('\(Self.channel)', 'job') FROM inserted LIMIT 1" : insert
@@ -252,6 +255,16 @@ public final class PostgresJobStore: JobStore {
         try await select("SELECT \(unescaped: Self.columns) FROM routehost_jobs WHERE id = \(id)").first.map(Self.record)
     }
 
+    public func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord? {
+        try await select(
+            """
+            SELECT \(unescaped: Self.columns) FROM routehost_jobs
+            WHERE idempotency_key = \(key) AND submitter IS NOT DISTINCT FROM \(submitter)::text AND created_at >= \(date)
+            ORDER BY created_at DESC, seq DESC LIMIT 1
+            """
+        ).first.map(Self.record)
+    }
+
     public func jobs(status: JobStatus) async throws -> [JobRecord] {
         try await select("SELECT \(unescaped: Self.columns) FROM routehost_jobs WHERE status = \(status.rawValue) ORDER BY created_at, seq")
             .map(Self.record)
@@ -267,9 +280,12 @@ public final class PostgresJobStore: JobStore {
         return try rows.first?["n"].decode(Int.self) ?? 0
     }
 
-    public func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
+    public func statuses(updatedSince date: Date, limit: Int, submitter: String?) async throws -> [(jobID: String, status: JobStatus)] {
         let rows = try await select(
-            "SELECT id, status FROM routehost_jobs WHERE updated_at >= \(date) ORDER BY updated_at DESC, seq DESC LIMIT \(limit)")
+            """
+            SELECT id, status FROM routehost_jobs WHERE updated_at >= \(date) AND (\(submitter)::text IS NULL OR submitter = \(submitter)::text)
+            ORDER BY updated_at DESC, seq DESC LIMIT \(limit)
+            """)
         return rows.reversed().compactMap { row in
             guard let id = try? row["id"].decode(String.self), let status = (try? row["status"].decode(String.self)).flatMap(JobStatus.init) else {
                 return nil
@@ -441,7 +457,7 @@ public final class PostgresJobStore: JobStore {
     private static let columns = """
         id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at, started_at, finished_at,
         attempts, envelope, webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at,
-        webhook_next_attempt_at
+        webhook_next_attempt_at, submitter, idempotency_key, request_digest
         """
 
     private static func pendingWebhook(_ row: PostgresRandomAccessRow) -> PendingWebhook? {
@@ -467,6 +483,7 @@ public final class PostgresJobStore: JobStore {
             headers: StoredHeaders.decode(text("headers") ?? "[]"), webhookURL: text("webhook_url"),
             createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0), updatedAt: date("updated_at") ?? Date(timeIntervalSince1970: 0),
             startedAt: date("started_at"), finishedAt: date("finished_at"), attempts: integer("attempts") ?? 0,
-            envelope: json("envelope"), webhook: webhook)
+            envelope: json("envelope"), webhook: webhook, submitter: text("submitter"),
+            idempotency: text("idempotency_key").map { IdempotencyKey(key: $0, digest: text("request_digest") ?? "") })
     }
 }

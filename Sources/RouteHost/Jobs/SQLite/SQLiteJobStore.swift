@@ -88,11 +88,11 @@ public final class SQLiteJobStore: JobStore {
         var start = 0
         while start < jobs.count {
             let chunk = jobs[start..<min(start + 500, jobs.count)]
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
             try await execute(
                 """
                 INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
-                                  started_at, finished_at, attempts, envelope)
+                                  started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest)
                 VALUES \(rows)
                 """,
                 chunk.flatMap { job -> [SQLiteData] in
@@ -101,6 +101,7 @@ public final class SQLiteJobStore: JobStore {
                         .text(job.requestID), .text(job.uri), .text(StoredHeaders.encode(job.headers)), .optionalText(job.webhookURL),
                         .date(job.createdAt), .date(job.updatedAt), .optionalDate(job.startedAt), .optionalDate(job.finishedAt),
                         .integer(job.attempts), .optionalText(job.serializedEnvelope.map { String(decoding: $0, as: UTF8.self) } ?? job.envelope?.serializedString()),
+                        .optionalText(job.submitter), .optionalText(job.idempotency?.key), .optionalText(job.idempotency?.digest),
                     ]
                 })
             start += chunk.count
@@ -214,6 +215,16 @@ public final class SQLiteJobStore: JobStore {
         try await select("SELECT \(Self.columns) FROM jobs WHERE id = ?", [.text(id)]).first.map(Self.record)
     }
 
+    public func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord? {
+        try await select(
+            """
+            SELECT \(Self.columns) FROM jobs WHERE idempotency_key = ?1 AND submitter IS ?2 AND created_at >= ?3
+            ORDER BY created_at DESC, seq DESC LIMIT 1
+            """,
+            [.text(key), .optionalText(submitter), .date(date)]
+        ).first.map(Self.record)
+    }
+
     public func jobs(status: JobStatus) async throws -> [JobRecord] {
         try await select("SELECT \(Self.columns) FROM jobs WHERE status = ? ORDER BY created_at, seq", [.text(status.rawValue)])
             .map(Self.record)
@@ -224,9 +235,11 @@ public final class SQLiteJobStore: JobStore {
         return rows.first?.column("n")?.integer ?? 0
     }
 
-    public func statuses(updatedSince date: Date, limit: Int) async throws -> [(jobID: String, status: JobStatus)] {
+    public func statuses(updatedSince date: Date, limit: Int, submitter: String?) async throws -> [(jobID: String, status: JobStatus)] {
+        let filter = submitter == nil ? "" : " AND submitter = ?3"
         let rows = try await select(
-            "SELECT id, status FROM jobs WHERE updated_at >= ? ORDER BY updated_at DESC, seq DESC LIMIT ?", [.date(date), .integer(limit)])
+            "SELECT id, status FROM jobs WHERE updated_at >= ?1\(filter) ORDER BY updated_at DESC, seq DESC LIMIT ?2",
+            [.date(date), .integer(limit)] + (submitter.map { [.text($0)] } ?? []))
         return rows.reversed().compactMap { row in
             guard let id = row.column("id")?.string, let status = row.column("status")?.string.flatMap(JobStatus.init) else { return nil }
             return (id, status)
@@ -276,7 +289,7 @@ public final class SQLiteJobStore: JobStore {
     private static let columns = """
         id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at, started_at, finished_at,
         attempts, envelope, webhook_state, webhook_attempts, webhook_last_status, webhook_last_error, webhook_delivered_at,
-        webhook_next_attempt_at
+        webhook_next_attempt_at, submitter, idempotency_key, request_digest
         """
 
     /// `?n, ...` for `ids`, numbered from `firstIndex`.
@@ -308,7 +321,8 @@ public final class SQLiteJobStore: JobStore {
             headers: StoredHeaders.decode(text("headers") ?? "[]"), webhookURL: text("webhook_url"),
             createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0), updatedAt: date("updated_at") ?? Date(timeIntervalSince1970: 0),
             startedAt: date("started_at"), finishedAt: date("finished_at"), attempts: row.column("attempts")?.integer ?? 0,
-            envelope: json("envelope"), webhook: webhook)
+            envelope: json("envelope"), webhook: webhook, submitter: text("submitter"),
+            idempotency: text("idempotency_key").map { IdempotencyKey(key: $0, digest: text("request_digest") ?? "") })
     }
 }
 
