@@ -37,12 +37,14 @@ import ServiceLifecycle
 ///   limit) is cancelled and its job ends `done` with a 504 envelope; the worker goes on (see
 ///   ``HandlerDeadline`` for handlers that ignore cancellation). Sync jobs have the same limit.
 /// - **Webhooks**: `done` and a `pending` delivery (due at once) are committed together,
-///   before the first attempt; each attempt's outcome is recorded with the due time of the
+///   before the first attempt (`WEBHOOK_CONCURRENCY` attempts at once, at most
+///   `WEBHOOK_RECEIVER_CONCURRENCY` of them to one receiver, so a receiver that hangs delays only
+///   its own webhooks); each attempt's outcome is recorded with the due time of the
 ///   next one; pending deliveries resume at the next start. Each attempt is held in the store
 ///   (``WebhookScheduler``), so one host at a time makes it. A delivered webhook is never sent
 ///   again; see ``WebhookDeliverer`` for the one window in which a receiver can see a
 ///   duplicate. A ``WebhookScheduler`` beside the workers claims due deliveries into
-///   ``maximumConcurrentDeliveries`` slots, one attempt per claim: a slow, dead or throttling
+///   `WEBHOOK_CONCURRENCY` slots, one attempt per claim: a slow, dead or throttling
 ///   receiver never holds a worker, nor a slot between its attempts.
 /// - **Shutdown**: workers stop claiming, running jobs finish (within the host's shutdown
 ///   limit), waiting jobs stay `queued`. Once the workers are done no new attempt starts;
@@ -58,8 +60,6 @@ import ServiceLifecycle
 public final class DurableJobService: JobService, Service {
     /// Runs of one job (started and interrupted by a crash) after which it is not run again.
     public static let maximumRunAttempts = 3
-    /// Webhook attempts in progress at once (a delivery holds a slot during one attempt only).
-    public static let maximumConcurrentDeliveries = 64
 
     public let store: any JobStore
     public let fields: EnvelopeFields
@@ -102,7 +102,7 @@ public final class DurableJobService: JobService, Service {
         let storeHealth = StoreHealth()
         self.storeHealth = storeHealth
         self.scheduler = WebhookScheduler(
-            slots: Self.maximumConcurrentDeliveries, owner: owner, claimDuration: claim, store: store, deliverer: deliverer,
+            slots: configuration.webhookConcurrency, perReceiverLimit: configuration.webhookReceiverConcurrency, owner: owner, claimDuration: claim, store: store, deliverer: deliverer,
             storeHealth: storeHealth, logger: logger)
         self.recorder = SyncJobRecorder(store: store, storeHealth: storeHealth, logger: logger)
     }
@@ -553,7 +553,7 @@ public final class DurableJobService: JobService, Service {
         }
         let body = envelope.json.serialized()
         let lease = JobLease(owner: owner, duration: configuration.jobLease)
-        let attemptsNow = job.webhookURL != nil && scheduler.reserve(job.id)
+        let attemptsNow = job.webhookURL.map { scheduler.reserve(job.id, url: $0) } ?? false
         let finished: Bool
         do {
             finished = try await store.finish(

@@ -42,10 +42,14 @@ public protocol JobStore: Sendable {
     func requeue(jobID: String, _ lease: JobLease) async throws
 
     /// Up to `limit` `pending` webhooks due at `lease.start` and not held by anyone, earliest
-    /// due first, now held under `lease`.
-    func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook]
-    /// When the next `pending` webhook falls due (a held one when its hold ends); nil when none is pending.
-    func nextWebhookDue() async throws -> Date?
+    /// due first, leaving out those to the receivers in `excluded` (``WebhookURL/receiver``),
+    /// now held under `lease`.
+    func claimDueWebhooks(_ lease: JobLease, limit: Int, excludingReceivers excluded: Set<String>) async throws -> [PendingWebhook]
+    /// When the next `pending` webhook not to a receiver in `excluded` falls due (a held one when
+    /// its hold ends); nil when none is pending.
+    func nextWebhookDue(excludingReceivers excluded: Set<String>) async throws -> Date?
+    /// Releases the holds `owner` has on these deliveries, unattempted: they are due again at once.
+    func releaseWebhooks(jobIDs: [String], owner: String) async throws
     /// Records the outcome of an attempt held by `owner` (with the next attempt's due time when
     /// still pending) and releases the hold; does nothing when `owner` no longer holds it.
     func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws

@@ -26,8 +26,11 @@ final class WebhookScheduler: Sendable {
     /// The longest the scheduler goes without looking at the store.
     static let sweepInterval: Duration = .seconds(5)
 
-    /// Attempts in progress at once.
+    /// Attempts in progress at once (`WEBHOOK_CONCURRENCY`).
     let slots: Int
+    /// Attempts in progress at once to one receiver, its scheme, host and port
+    /// (`WEBHOOK_RECEIVER_CONCURRENCY`): a receiver that hangs holds this many slots at most.
+    let perReceiverLimit: Int
     /// The holder of this scheduler's claims (the host's owner id).
     let owner: String
     /// How long a claimed delivery stays held: longer than one attempt can take.
@@ -41,9 +44,10 @@ final class WebhookScheduler: Sendable {
     private let closed = NIOLockedValueBox(false)
 
     init(
-        slots: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer, storeHealth: StoreHealth,
-        logger: Logger
+        slots: Int, perReceiverLimit: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer,
+        storeHealth: StoreHealth, logger: Logger
     ) {
+        self.perReceiverLimit = max(1, perReceiverLimit)
         self.storeHealth = storeHealth
         self.slots = max(1, slots)
         self.owner = owner
@@ -53,20 +57,37 @@ final class WebhookScheduler: Sendable {
         self.logger = logger
     }
 
-    /// The deliveries in progress (by job id) and those handed over but not started yet; both
-    /// hold a slot.
+    /// The deliveries in progress (job id → receiver) and those handed over but not started
+    /// yet; both hold a slot.
     private struct Claims {
-        var inFlight: Set<String> = []
+        var inFlight: [String: String] = [:]
+        var perReceiver: [String: Int] = [:]
         var handedOver: [PendingWebhook] = []
+
+        mutating func take(_ jobID: String, receiver: String, slots: Int, perReceiverLimit: Int) -> Bool {
+            guard inFlight.count < slots, perReceiver[receiver, default: 0] < perReceiverLimit, inFlight[jobID] == nil else { return false }
+            inFlight[jobID] = receiver
+            perReceiver[receiver, default: 0] += 1
+            return true
+        }
+
+        mutating func free(_ jobID: String) {
+            guard let receiver = inFlight.removeValue(forKey: jobID) else { return }
+            perReceiver[receiver, default: 1] -= 1
+            if perReceiver[receiver] == 0 { perReceiver[receiver] = nil }
+        }
+
+        func saturated(_ limit: Int) -> Set<String> {
+            Set(perReceiver.filter { $0.value >= limit }.keys)
+        }
     }
 
-    /// Takes a slot for the first attempt of a job about to finish; false when none is free
-    /// (the delivery then waits in the store). Follow with ``handOver(_:)`` or ``release(_:)``.
-    func reserve(_ jobID: String) -> Bool {
-        claims.withLockedValue { claims in
-            guard claims.inFlight.count < slots else { return false }
-            return claims.inFlight.insert(jobID).inserted
-        }
+    /// Takes a slot for the first attempt of a job about to finish; false when none is free,
+    /// overall or for its receiver (the delivery then waits in the store). Follow with
+    /// ``handOver(_:)`` or ``release(_:)``.
+    func reserve(_ jobID: String, url: String) -> Bool {
+        let receiver = WebhookURL(url)?.receiver ?? url
+        return claims.withLockedValue { $0.take(jobID, receiver: receiver, slots: slots, perReceiverLimit: perReceiverLimit) }
     }
 
     /// Starts the attempt of a delivery whose slot ``reserve(_:)`` took, committed and held by ``owner``.
@@ -75,9 +96,9 @@ final class WebhookScheduler: Sendable {
         bell.ring()
     }
 
-    /// Frees a slot that ``reserve(_:)`` took and that is not used.
+    /// Frees a slot that ``reserve(_:url:)`` took and that is not used.
     func release(_ jobID: String) {
-        claims.withLockedValue { _ = $0.inFlight.remove(jobID) }
+        claims.withLockedValue { $0.free(jobID) }
         bell.ring()
     }
 
@@ -125,7 +146,7 @@ final class WebhookScheduler: Sendable {
     private func start(_ webhook: PendingWebhook, in group: inout DiscardingTaskGroup) {
         group.addTask {
             await self.attempt(webhook)
-            self.claims.withLockedValue { _ = $0.inFlight.remove(webhook.jobID) }
+            self.claims.withLockedValue { $0.free(webhook.jobID) }
             self.bell.ring()
         }
     }
@@ -133,14 +154,26 @@ final class WebhookScheduler: Sendable {
     /// Claims up to the free slots' worth of due deliveries; returns them and how long to wait
     /// (at most) before looking again.
     private func claimDue() async throws -> (claimed: [PendingWebhook], wait: Duration) {
-        let free = slots - claims.withLockedValue { $0.inFlight.count }
+        let (free, saturated) = claims.withLockedValue { (slots - $0.inFlight.count, $0.saturated(perReceiverLimit)) }
         guard free > 0 else { return ([], Self.sweepInterval) }
-        let due = try await store.claimDueWebhooks(JobLease(owner: owner, duration: claimDuration), limit: free)
-        let fresh = claims.withLockedValue { claims in
-            due.filter { claims.inFlight.insert($0.jobID).inserted }
+        let due = try await store.claimDueWebhooks(JobLease(owner: owner, duration: claimDuration), limit: free, excludingReceivers: saturated)
+        // One batch can hold more for a receiver than its share: those go back to the store.
+        let (fresh, over) = claims.withLockedValue { claims -> ([PendingWebhook], [String]) in
+            var fresh: [PendingWebhook] = []
+            var over: [String] = []
+            for webhook in due {
+                if claims.take(webhook.jobID, receiver: WebhookURL(webhook.url)?.receiver ?? webhook.url, slots: slots, perReceiverLimit: perReceiverLimit) {
+                    fresh.append(webhook)
+                } else if claims.inFlight[webhook.jobID] == nil {
+                    over.append(webhook.jobID)
+                }
+            }
+            return (fresh, over)
         }
-        if due.count == free { return (fresh, Self.sweepInterval) }
-        guard let next = try await store.nextWebhookDue() else { return (fresh, Self.sweepInterval) }
+        if !over.isEmpty { try await store.releaseWebhooks(jobIDs: over, owner: owner) }
+        if due.count == free && over.isEmpty { return (fresh, Self.sweepInterval) }
+        let busy = claims.withLockedValue { $0.saturated(perReceiverLimit) }
+        guard let next = try await store.nextWebhookDue(excludingReceivers: busy) else { return (fresh, Self.sweepInterval) }
         let untilDue = Duration.milliseconds(Int64((next.timeIntervalSinceNow * 1000).rounded(.up)))
         return (fresh, min(max(untilDue, .zero), Self.sweepInterval))
     }

@@ -118,5 +118,10 @@ struct WebhookURL {
         else { return nil }
         self.text = text
         self.host = host.lowercased()
+        let port = components.port ?? (scheme == "https" ? 443 : 80)
+        receiver = "\(scheme)://\(self.host.contains(":") ? "[\(self.host)]" : self.host):\(port)"
     }
+
+    /// The receiver, as webhook fairness counts it: scheme, host and port (`https://hooks.example.com:443`).
+    let receiver: String
 }

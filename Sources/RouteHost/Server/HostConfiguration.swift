@@ -71,6 +71,13 @@ public struct HostConfiguration: Sendable {
     /// receiver that answers its head in time and then trickles its body is cut off at this
     /// limit (a 2xx head still counts as delivered).
     public var webhookTimeout: Duration
+    /// `WEBHOOK_CONCURRENCY` (default 64): webhook attempts in progress at once (a delivery
+    /// holds a slot during one attempt only).
+    public var webhookConcurrency: Int
+    /// `WEBHOOK_RECEIVER_CONCURRENCY` (default 8): attempts in progress at once to one receiver
+    /// (scheme, host and port), so that a receiver that hangs or is slow holds this many slots
+    /// at most and the others go on.
+    public var webhookReceiverConcurrency: Int
     /// `WEBHOOK_MAX_ATTEMPTS` (default 5): attempts per webhook, the first included.
     public var webhookMaxAttempts: Int
     /// `WEBHOOK_RETRY_DELAY` (default 1 s): the first retry's delay; it doubles per attempt (with
@@ -163,6 +170,8 @@ public struct HostConfiguration: Sendable {
             throw EnvironmentError(name: "WEBHOOK_TIMEOUT", value: environment.string("WEBHOOK_TIMEOUT") ?? "0", expected: "a number of seconds > 0, like 10 or 0.5")
         }
         webhookMaxAttempts = try environment.integer("WEBHOOK_MAX_ATTEMPTS", default: 5, minimum: 1)
+        webhookConcurrency = try environment.integer("WEBHOOK_CONCURRENCY", default: 64, minimum: 1)
+        webhookReceiverConcurrency = try environment.integer("WEBHOOK_RECEIVER_CONCURRENCY", default: 8, minimum: 1)
         webhookAllowedHosts = environment.list("WEBHOOK_ALLOWED_HOSTS")
         webhookRetryDelay = try environment.seconds("WEBHOOK_RETRY_DELAY", default: 1)
         let fileSecret = try environment.secretFile("WEBHOOK_SECRET")

@@ -44,10 +44,13 @@ final class FaultyJobStore: JobStore {
         try await write(.finish) { try await base.finish(jobID: jobID, envelope: envelope, lease, webhookClaimUntil: webhookClaimUntil) }
     }
     func requeue(jobID: String, _ lease: JobLease) async throws { try await write(.requeue) { try await base.requeue(jobID: jobID, lease) } }
-    func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook] {
-        try await write(.claimWebhooks) { try await base.claimDueWebhooks(lease, limit: limit) }
+    func claimDueWebhooks(_ lease: JobLease, limit: Int, excludingReceivers excluded: Set<String>) async throws -> [PendingWebhook] {
+        try await write(.claimWebhooks) { try await base.claimDueWebhooks(lease, limit: limit, excludingReceivers: excluded) }
     }
-    func nextWebhookDue() async throws -> Date? { try await base.nextWebhookDue() }
+    func nextWebhookDue(excludingReceivers excluded: Set<String>) async throws -> Date? { try await base.nextWebhookDue(excludingReceivers: excluded) }
+    func releaseWebhooks(jobIDs: [String], owner: String) async throws {
+        try await write(.claimWebhooks) { try await base.releaseWebhooks(jobIDs: jobIDs, owner: owner) }
+    }
     func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws {
         try await write(.recordWebhook) { try await base.recordWebhook(jobID: jobID, delivery, owner: owner, at: date) }
     }

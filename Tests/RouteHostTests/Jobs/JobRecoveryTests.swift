@@ -85,6 +85,7 @@ struct JobRecoveryTests {
             "ALTER TABLE jobs DROP COLUMN submitter",
             "ALTER TABLE jobs DROP COLUMN idempotency_key",
             "ALTER TABLE jobs DROP COLUMN request_digest",
+            "ALTER TABLE jobs DROP COLUMN webhook_receiver",
             "CREATE INDEX jobs_webhook_pending ON jobs (webhook_state) WHERE webhook_state = 'pending'",
             "UPDATE schema_version SET version = 1",
         ] {

@@ -41,31 +41,31 @@ struct JobStoreContractTests {
             let finished = Date()
             #expect(try await store.finish(jobID: job.id, envelope: Array(#"{"code":200}"#.utf8), Self.lease("host-a", at: finished), webhookClaimUntil: nil))
             #expect(try await store.pendingWebhookCount() == 1)
-            let due = try await store.claimDueWebhooks(Self.lease("host-a", at: finished, for: 20), limit: 10)
+            let due = try await store.claimDueWebhooks(Self.lease("host-a", at: finished, for: 20), limit: 10, excludingReceivers: [])
             #expect(due.map(\.jobID) == [job.id])
             #expect(due.first?.body == Array(#"{"code":200}"#.utf8), "the envelope comes back byte for byte")
-            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: finished), limit: 10).isEmpty, "a held attempt is not handed out twice")
-            let heldUntil = try #require(try await store.nextWebhookDue())
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: finished), limit: 10, excludingReceivers: []).isEmpty, "a held attempt is not handed out twice")
+            let heldUntil = try #require(try await store.nextWebhookDue(excludingReceivers: []))
             #expect(abs(heldUntil.timeIntervalSince(finished) - 20) < 0.001, "a held delivery falls due when its hold ends")
 
             var retry = WebhookDelivery(state: .pending, attempts: 1, lastStatus: 503, lastError: "HTTP 503")
             retry.nextAttemptAt = finished.addingTimeInterval(60)
             try await store.recordWebhook(jobID: job.id, retry, owner: "host-a", at: finished)
-            #expect(try await store.claimDueWebhooks(Self.lease("host-a", at: finished.addingTimeInterval(59)), limit: 10).isEmpty)
+            #expect(try await store.claimDueWebhooks(Self.lease("host-a", at: finished.addingTimeInterval(59)), limit: 10, excludingReceivers: []).isEmpty)
             let recorded = try #require(try await store.job(id: job.id)?.webhook)
             #expect(recorded.attempts == 1)
             #expect(recorded.lastError == "HTTP 503")
             #expect(recorded.nextAttemptAt.map { abs($0.timeIntervalSince(finished) - 60) < 0.001 } == true)
-            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: finished.addingTimeInterval(60)), limit: 10).map(\.jobID) == [job.id])
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: finished.addingTimeInterval(60)), limit: 10, excludingReceivers: []).map(\.jobID) == [job.id])
 
             // Host A no longer holds it: its late record changes nothing.
             try await store.recordWebhook(jobID: job.id, WebhookDelivery(state: .failed, attempts: 9), owner: "host-a", at: finished)
             #expect(try await store.job(id: job.id)?.webhook?.state == .pending)
             try await fixture.other.recordWebhook(jobID: job.id, WebhookDelivery(state: .delivered, attempts: 2, lastStatus: 200), owner: "host-b", at: finished)
-            #expect(try await store.nextWebhookDue() == nil)
+            #expect(try await store.nextWebhookDue(excludingReceivers: []) == nil)
             #expect(try await store.job(id: job.id)?.webhook?.state == .delivered)
             #expect(try await store.pendingWebhookCount() == 0)
-            #expect(try await store.claimDueWebhooks(Self.lease("host-a", at: finished.addingTimeInterval(3600)), limit: 10).isEmpty, "a delivered webhook is never sent again")
+            #expect(try await store.claimDueWebhooks(Self.lease("host-a", at: finished.addingTimeInterval(3600)), limit: 10, excludingReceivers: []).isEmpty, "a delivered webhook is never sent again")
         }
     }
 
@@ -153,8 +153,8 @@ struct JobStoreContractTests {
             let start = Date()
             _ = try await fixture.store.claimNext(Self.lease("host-a", at: start))
             #expect(try await fixture.store.finish(jobID: job.id, envelope: Array("{}".utf8), Self.lease("host-a", at: start), webhookClaimUntil: start.addingTimeInterval(30)))
-            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: start.addingTimeInterval(29)), limit: 5).isEmpty)
-            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: start.addingTimeInterval(31)), limit: 5).map(\.jobID) == [job.id], "taken over once the finisher's hold ends")
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: start.addingTimeInterval(29)), limit: 5, excludingReceivers: []).isEmpty)
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("host-b", at: start.addingTimeInterval(31)), limit: 5, excludingReceivers: []).map(\.jobID) == [job.id], "taken over once the finisher's hold ends")
         }
     }
 
@@ -169,10 +169,37 @@ struct JobStoreContractTests {
                 try await fixture.store.finishUnheld(jobID: job.id, envelope: Array("{}".utf8), at: now.addingTimeInterval(offset))
                 ids.append(job.id)
             }
-            #expect(try await fixture.store.claimDueWebhooks(Self.lease("a", at: now.addingTimeInterval(25)), limit: 2).map(\.jobID) == [ids[3], ids[1]])
-            #expect(try await fixture.other.claimDueWebhooks(Self.lease("b", at: now.addingTimeInterval(25)), limit: 5).map(\.jobID) == [ids[2]])
-            let next = try #require(try await fixture.store.nextWebhookDue())
+            #expect(try await fixture.store.claimDueWebhooks(Self.lease("a", at: now.addingTimeInterval(25)), limit: 2, excludingReceivers: []).map(\.jobID) == [ids[3], ids[1]])
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("b", at: now.addingTimeInterval(25)), limit: 5, excludingReceivers: []).map(\.jobID) == [ids[2]])
+            let next = try #require(try await fixture.store.nextWebhookDue(excludingReceivers: []))
             #expect(abs(next.timeIntervalSince(now) - 30) < 0.001)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func saturatedReceiversAreLeftOutAndReleasedHoldsAreDueAgain(_ kind: StoreKind) async throws {
+        try await Fixture.with(kind) { fixture in
+            let now = Date()
+            var ids: [String] = []
+            for (offset, url) in [(-3.0, "http://127.0.0.1:9000/a"), (-2, "http://127.0.0.1:9000/b"), (-1, "https://hooks.example.com/in")] {
+                let job = Fixture.job(.running, webhook: url)
+                try await fixture.store.insert(job)
+                try await fixture.store.finishUnheld(jobID: job.id, envelope: Array("{}".utf8), at: now.addingTimeInterval(offset))
+                ids.append(job.id)
+            }
+            let busy: Set<String> = ["http://127.0.0.1:9000"]
+            let claimed = try await fixture.store.claimDueWebhooks(Self.lease("a", at: now), limit: 5, excludingReceivers: busy)
+            #expect(claimed.map(\.jobID) == [ids[2]], "only the receiver with room")
+            let next = try #require(try await fixture.store.nextWebhookDue(excludingReceivers: busy))
+            #expect(abs(next.timeIntervalSince(now) - 30) < 0.001, "left out, the due ones do not count; the held one falls due when its hold ends")
+            #expect(try await fixture.store.nextWebhookDue(excludingReceivers: busy.union(["https://hooks.example.com:443"])) == nil)
+
+            let all = try await fixture.store.claimDueWebhooks(Self.lease("a", at: now), limit: 5, excludingReceivers: [])
+            #expect(all.map(\.jobID) == [ids[0], ids[1]])
+            try await fixture.store.releaseWebhooks(jobIDs: [ids[1]], owner: "someone-else")
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("b", at: now), limit: 5, excludingReceivers: []).isEmpty, "only the holder releases")
+            try await fixture.store.releaseWebhooks(jobIDs: [ids[1]], owner: "a")
+            #expect(try await fixture.other.claimDueWebhooks(Self.lease("b", at: now), limit: 5, excludingReceivers: []).map(\.jobID) == [ids[1]])
         }
     }
 

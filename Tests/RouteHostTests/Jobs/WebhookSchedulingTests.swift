@@ -15,8 +15,33 @@ struct WebhookSchedulingTests {
         return try #require(try? Date(text, strategy: .iso8601))
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aHangingReceiverHoldsOnlyItsShareOfTheSlots() async throws {
+        try await TemporaryDirectory.with { storage in
+            try await WebhookReceiver.with(respond: { _, _ in .hang }) { hanging in
+                try await WebhookReceiver.with { healthy in
+                    let settings = ["WEBHOOK_CONCURRENCY": "4", "WEBHOOK_RECEIVER_CONCURRENCY": "2", "WEBHOOK_TIMEOUT": "30", "QUEUE_WORKERS": "2"]
+                    try await JobsHost.with(storage: storage, settings) { host in
+                        for index in 0..<6 {
+                            let answer = try await host.post("/v1/test/work", ["id": .number(JSONNumber(index)), "webhook_url": .string(hanging.url)])
+                            #expect(answer.status == 202)
+                        }
+                        try await hanging.waitForRequests(2, timeout: .seconds(20))
+                        let posted = ContinuousClock.now
+                        let other = try await host.post("/v1/test/work", ["id": "other", "webhook_url": .string(healthy.url)])
+                        #expect(other.status == 202)
+                        // With 4 slots and no share per receiver, the hanging one would hold all 4 for 30 s.
+                        try await healthy.waitForDeliveries(1, timeout: .seconds(20))
+                        #expect(ContinuousClock.now - posted < .seconds(15), "the healthy receiver's webhook is not held up")
+                        #expect(hanging.deliveries.count == 2, "the hanging receiver holds 2 slots, its share, not 4")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func aThrottlingReceiverDoesNotDelayOtherWebhooks() async throws {
-        let slots = DurableJobService.maximumConcurrentDeliveries
+        let slots = try HostConfiguration(environment: EnvironmentValues()).webhookConcurrency
         let throttle: @Sendable (Int, String) -> WebhookReceiver.Answer = { _, _ in
             .status(429, headers: [HTTPField.Name("Retry-After")!: "3600"])
         }

@@ -50,11 +50,13 @@ enum PostgresJobSchema {
             "CREATE INDEX routehost_jobs_updated ON routehost_jobs (updated_at)",
             "CREATE INDEX routehost_jobs_webhook_due ON routehost_jobs (webhook_next_attempt_at, seq) WHERE webhook_state = 'pending'",
         ],
-        // To version 2: who submitted a job and its Idempotency-Key (see ``IdempotencyKey``).
+        // To version 2: who submitted a job and its Idempotency-Key (see ``IdempotencyKey``), and
+        // the receiver of its webhook (``WebhookURL/receiver``: fairness between receivers).
         [
             "ALTER TABLE routehost_jobs ADD COLUMN submitter TEXT",
             "ALTER TABLE routehost_jobs ADD COLUMN idempotency_key TEXT",
             "ALTER TABLE routehost_jobs ADD COLUMN request_digest TEXT",
+            "ALTER TABLE routehost_jobs ADD COLUMN webhook_receiver TEXT",
             "CREATE INDEX routehost_jobs_idempotency ON routehost_jobs (idempotency_key) WHERE idempotency_key IS NOT NULL",
         ],
     ]

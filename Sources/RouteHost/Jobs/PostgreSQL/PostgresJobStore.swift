@@ -111,12 +111,12 @@ public final class PostgresJobStore: JobStore {
         var start = 0
         while start < jobs.count {
             let chunk = jobs[start..<min(start + 500, jobs.count)]
-            var binds = PostgresBindings(capacity: chunk.count * 17)
+            var binds = PostgresBindings(capacity: chunk.count * 18)
             var rows: [String] = []
             for job in chunk {
                 let first = binds.count + 1
                 rows.append(
-                    "(" + (first..<(first + 17)).map { n in n >= first + 8 && n <= first + 11 ? "$\(n)::timestamptz" : "$\(n)" }.joined(separator: ", ")
+                    "(" + (first..<(first + 18)).map { n in n >= first + 8 && n <= first + 11 ? "$\(n)::timestamptz" : "$\(n)" }.joined(separator: ", ")
                         + ")")
                 binds.append(job.id)
                 binds.append(job.endpoint)
@@ -135,11 +135,12 @@ public final class PostgresJobStore: JobStore {
                 binds.append(job.submitter)
                 binds.append(job.idempotency?.key)
                 binds.append(job.idempotency?.digest)
+                binds.append(job.webhookURL.flatMap { WebhookURL($0)?.receiver })
             }
             let notifies = chunk.contains { $0.status == .queued }
             let insert = """
                 INSERT INTO routehost_jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
-                                            started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest)
+                                            started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest, webhook_receiver)
                 VALUES \(rows.joined(separator: ", "))
                 """
             let sql = notifies ? "WITH inserted AS (\(insert) RETURNING 1) SELECT pg_notify('\(Self.channel)', 'job') FROM inserted LIMIT 1" : insert
@@ -215,7 +216,7 @@ public final class PostgresJobStore: JobStore {
             """)
     }
 
-    public func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook] {
+    public func claimDueWebhooks(_ lease: JobLease, limit: Int, excludingReceivers excluded: Set<String>) async throws -> [PendingWebhook] {
         guard limit > 0 else { return [] }
         return try await select(
             """
@@ -224,19 +225,30 @@ public final class PostgresJobStore: JobStore {
               SELECT seq FROM routehost_jobs
               WHERE webhook_state = 'pending' AND webhook_next_attempt_at <= \(lease.start) AND status = 'done'
                 AND (webhook_claim_expires_at IS NULL OR webhook_claim_expires_at < \(lease.start))
+                AND (webhook_receiver IS NULL OR webhook_receiver <> ALL(\(excluded.sorted())::text[]))
               ORDER BY webhook_next_attempt_at, seq LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING \(unescaped: Self.columns)
             """
         ).compactMap(Self.pendingWebhook).sorted { ($0.delivery.nextAttemptAt ?? .distantPast) < ($1.delivery.nextAttemptAt ?? .distantPast) }
     }
 
-    public func nextWebhookDue() async throws -> Date? {
+    public func nextWebhookDue(excludingReceivers excluded: Set<String>) async throws -> Date? {
         let rows = try await select(
             """
             SELECT MIN(GREATEST(webhook_next_attempt_at, COALESCE(webhook_claim_expires_at, webhook_next_attempt_at))) AS due
             FROM routehost_jobs WHERE webhook_state = 'pending' AND status = 'done'
+              AND (webhook_receiver IS NULL OR webhook_receiver <> ALL(\(excluded.sorted())::text[]))
             """)
         return try rows.first?["due"].decode(Date?.self)
+    }
+
+    public func releaseWebhooks(jobIDs: [String], owner: String) async throws {
+        guard !jobIDs.isEmpty else { return }
+        try await run(
+            """
+            UPDATE routehost_jobs SET webhook_owner = NULL, webhook_claim_expires_at = NULL
+            WHERE webhook_owner = \(owner) AND id = ANY(\(jobIDs)::text[])
+            """)
     }
 
     public func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws {

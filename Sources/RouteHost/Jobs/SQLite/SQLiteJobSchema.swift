@@ -51,11 +51,13 @@ enum SQLiteJobSchema {
             "ALTER TABLE jobs ADD COLUMN webhook_owner TEXT",
             "ALTER TABLE jobs ADD COLUMN webhook_claim_expires_at REAL",
         ],
-        // To version 4: who submitted a job and its Idempotency-Key (see ``IdempotencyKey``).
+        // To version 4: who submitted a job and its Idempotency-Key (see ``IdempotencyKey``), and
+        // the receiver of its webhook (``WebhookURL/receiver``: fairness between receivers).
         [
             "ALTER TABLE jobs ADD COLUMN submitter TEXT",
             "ALTER TABLE jobs ADD COLUMN idempotency_key TEXT",
             "ALTER TABLE jobs ADD COLUMN request_digest TEXT",
+            "ALTER TABLE jobs ADD COLUMN webhook_receiver TEXT",
             "CREATE INDEX jobs_idempotency ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL",
         ],
     ]

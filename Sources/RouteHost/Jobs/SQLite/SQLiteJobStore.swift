@@ -88,11 +88,11 @@ public final class SQLiteJobStore: JobStore {
         var start = 0
         while start < jobs.count {
             let chunk = jobs[start..<min(start + 500, jobs.count)]
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
             try await execute(
                 """
                 INSERT INTO jobs (id, endpoint, status, payload, request_id, uri, headers, webhook_url, created_at, updated_at,
-                                  started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest)
+                                  started_at, finished_at, attempts, envelope, submitter, idempotency_key, request_digest, webhook_receiver)
                 VALUES \(rows)
                 """,
                 chunk.flatMap { job -> [SQLiteData] in
@@ -102,6 +102,7 @@ public final class SQLiteJobStore: JobStore {
                         .date(job.createdAt), .date(job.updatedAt), .optionalDate(job.startedAt), .optionalDate(job.finishedAt),
                         .integer(job.attempts), .optionalText(job.serializedEnvelope.map { String(decoding: $0, as: UTF8.self) } ?? job.envelope?.serializedString()),
                         .optionalText(job.submitter), .optionalText(job.idempotency?.key), .optionalText(job.idempotency?.digest),
+                        .optionalText(job.webhookURL.flatMap { WebhookURL($0)?.receiver }),
                     ]
                 })
             start += chunk.count
@@ -170,29 +171,41 @@ public final class SQLiteJobStore: JobStore {
             [.text(jobID), .date(lease.start), .text(lease.owner)])
     }
 
-    public func claimDueWebhooks(_ lease: JobLease, limit: Int) async throws -> [PendingWebhook] {
+    public func claimDueWebhooks(_ lease: JobLease, limit: Int, excludingReceivers excluded: Set<String>) async throws -> [PendingWebhook] {
         guard limit > 0 else { return [] }
+        let (clause, binds) = Self.list(excluded, firstIndex: 5)
+        let exclusion = excluded.isEmpty ? "" : " AND (webhook_receiver IS NULL OR webhook_receiver NOT IN (\(clause)))"
         return try await select(
             """
             UPDATE jobs SET webhook_owner = ?1, webhook_claim_expires_at = ?3
             WHERE seq IN (
               SELECT seq FROM jobs
               WHERE webhook_state = 'pending' AND webhook_next_attempt_at <= ?2 AND status = 'done'
-                AND (webhook_claim_expires_at IS NULL OR webhook_claim_expires_at < ?2)
+                AND (webhook_claim_expires_at IS NULL OR webhook_claim_expires_at < ?2)\(exclusion)
               ORDER BY webhook_next_attempt_at, seq LIMIT ?4)
             RETURNING \(Self.columns)
             """,
-            [.text(lease.owner), .date(lease.start), .date(lease.until), .integer(limit)]
+            [.text(lease.owner), .date(lease.start), .date(lease.until), .integer(limit)] + binds
         ).compactMap(Self.pendingWebhook).sorted { ($0.delivery.nextAttemptAt ?? .distantPast) < ($1.delivery.nextAttemptAt ?? .distantPast) }
     }
 
-    public func nextWebhookDue() async throws -> Date? {
+    public func nextWebhookDue(excludingReceivers excluded: Set<String>) async throws -> Date? {
+        let (clause, binds) = Self.list(excluded, firstIndex: 1)
+        let exclusion = excluded.isEmpty ? "" : " AND (webhook_receiver IS NULL OR webhook_receiver NOT IN (\(clause)))"
         let rows = try await select(
             """
             SELECT MIN(MAX(webhook_next_attempt_at, COALESCE(webhook_claim_expires_at, 0))) AS due FROM jobs
-            WHERE webhook_state = 'pending' AND status = 'done'
-            """, [])
+            WHERE webhook_state = 'pending' AND status = 'done'\(exclusion)
+            """, binds)
         return rows.first?.column("due")?.double.map(Date.init(timeIntervalSince1970:))
+    }
+
+    public func releaseWebhooks(jobIDs: [String], owner: String) async throws {
+        guard !jobIDs.isEmpty else { return }
+        let (clause, binds) = Self.list(Set(jobIDs), firstIndex: 2)
+        try await execute(
+            "UPDATE jobs SET webhook_owner = NULL, webhook_claim_expires_at = NULL WHERE webhook_owner = ?1 AND id IN (\(clause))",
+            [.text(owner)] + binds)
     }
 
     public func recordWebhook(jobID: String, _ delivery: WebhookDelivery, owner: String, at date: Date) async throws {
