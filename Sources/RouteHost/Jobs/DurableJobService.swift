@@ -150,6 +150,12 @@ public final class DurableJobService: JobService, Service {
             logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
             throw Self.storeUnavailable
         }
+        let size = submission.payload.serialized().count
+        guard size <= configuration.maxStoredJobBytes else {
+            throw RouteFailure(
+                .contentTooLarge,
+                "Request body too large to queue: a queued job keeps its body, at most \(configuration.maxStoredJobBytes) bytes (MAX_STORED_JOB_BYTES); this one is \(size)")
+        }
         let limit = configuration.maxQueueLength
         let reserved = waiting.withLockedValue { waiting -> Bool in
             if limit > 0 && waiting >= limit { return false }
@@ -588,11 +594,22 @@ public final class DurableJobService: JobService, Service {
 
     private static let storeUnavailable = RouteFailure(.serviceUnavailable, "The job queue is unavailable right now (its store does not answer); try again shortly")
 
+    /// The record of a submission, bounded: at most ``StoredHeaders/maximumBytes`` of its headers,
+    /// and for a sync job a payload over `MAX_STORED_JOB_BYTES` is replaced by a note of its size
+    /// (a queued job's whole payload is kept: ``enqueue(_:)`` refuses a larger one).
     private func record(_ submission: JobSubmission, status: JobStatus, at date: Date) -> JobRecord {
         let request = submission.request
+        var payload = submission.payload
+        if status != .queued {
+            let size = payload.serialized().count
+            if size > configuration.maxStoredJobBytes {
+                payload = ["omitted": .string("a payload of \(size) bytes, over MAX_STORED_JOB_BYTES (\(configuration.maxStoredJobBytes))")]
+            }
+        }
         return JobRecord(
-            id: submission.jobID, endpoint: submission.endpoint, status: status, payload: submission.payload,
-            requestID: request.requestID, uri: request.uri.description, headers: request.headers, webhookURL: submission.webhookURL,
+            id: submission.jobID, endpoint: submission.endpoint, status: status, payload: payload,
+            requestID: request.requestID, uri: request.uri.description, headers: StoredHeaders.bounded(request.headers),
+            webhookURL: submission.webhookURL,
             createdAt: date, updatedAt: date, startedAt: status == .running ? date : nil, attempts: status == .running ? 1 : 0,
             submitter: submission.submitter, idempotency: submission.idempotency)
     }

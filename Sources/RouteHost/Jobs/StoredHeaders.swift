@@ -6,6 +6,21 @@ enum StoredHeaders {
     /// Never written to disk.
     static let credentials: Set<HTTPField.Name> = [.authorization, .proxyAuthorization, .cookie, HTTPField.Name("X-API-Key")!]
 
+    /// The most header bytes (names and values) a job keeps; the headers past it are left out.
+    static let maximumBytes = 8192
+
+    /// `headers` without the ones past ``maximumBytes``, in order.
+    static func bounded(_ headers: HTTPFields) -> HTTPFields {
+        var total = 0
+        var kept = HTTPFields()
+        for field in headers {
+            total += field.name.rawName.utf8.count + field.value.utf8.count
+            guard total <= maximumBytes else { break }
+            kept.append(field)
+        }
+        return kept
+    }
+
     static func encode(_ headers: HTTPFields) -> String {
         JSONValue.array(
             headers.filter { !credentials.contains($0.name) }.map { .array([.string($0.name.rawName), .string($0.value)]) }

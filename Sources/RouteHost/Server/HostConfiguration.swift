@@ -17,6 +17,10 @@ public struct HostConfiguration: Sendable {
     public var docsAssetsPath: String
     /// `MAX_BODY_BYTES` (default 1 MiB).
     public var maxBodyBytes: Int
+    /// `MAX_STORED_JOB_BYTES` (default 65536): the largest payload a job keeps. A queued job
+    /// needs its payload to run, so a larger one is refused with 413; a sync job's record keeps a
+    /// note of the payload's size instead. Headers kept with a job are bounded too (8 KiB).
+    public var maxStoredJobBytes: Int
     /// `MAX_JSON_DEPTH` (default 64): deeper request bodies are refused.
     public var maxJSONDepth: Int
     /// `MAX_QUEUE_LENGTH` (default 0: unlimited).
@@ -133,6 +137,7 @@ public struct HostConfiguration: Sendable {
         docsAssetsPath = environment.string("DOCS_ASSETS_PATH") ?? "./.tools/swagger-ui"
         maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
         maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
+        maxStoredJobBytes = try environment.integer("MAX_STORED_JOB_BYTES", default: 65536, minimum: 1024)
         maxQueueLength = try environment.integer("MAX_QUEUE_LENGTH", default: 0, minimum: 0)
         queueWorkers = try environment.integer("QUEUE_WORKERS", default: 1, minimum: 1)
         let jobTimeout = try environment.seconds("JOB_TIMEOUT_SECONDS", default: 600)
