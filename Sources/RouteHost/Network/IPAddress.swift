@@ -94,3 +94,16 @@ public struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 }
+
+extension IPAddress {
+    /// The key under which a client is counted (connections, rate limits, failed logins): an
+    /// IPv4 address as it is, an IPv6 address by its /64 (one subscriber's network: a client
+    /// can pick any address inside it), `2001:db8:1:2::/64`. Text that is not an address is its
+    /// own key.
+    public static func clientBucket(_ text: String) -> String {
+        guard let address = IPAddress(literal: text) else { return text }
+        guard !address.isIPv4 else { return address.description }
+        let prefix = IPAddress(bytes: Array(address.bytes[0..<8]) + Array(repeating: 0, count: 8)) ?? address
+        return "\(prefix)/64"
+    }
+}

@@ -29,7 +29,8 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     /// a guess was right.
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let address = context.clientAddress
+        // IPv6 clients are counted per /64: a client can pick any address in its network.
+        let address = IPAddress.clientBucket(context.clientAddress)
         if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
             return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
         }

@@ -23,7 +23,7 @@ public struct RateLimitMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let identity = keys.identify(request.headers[.xAPIKey]) ?? .address(context.clientAddress)
+        let identity = keys.identify(request.headers[.xAPIKey]) ?? .address(IPAddress.clientBucket(context.clientAddress))
         context.client = identity
         let key = identity.description
         let tightest: TokenBucketLimiter.Decision

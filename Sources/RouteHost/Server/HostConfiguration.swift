@@ -112,6 +112,10 @@ public struct HostConfiguration: Sendable {
     public var allowedOrigins: [String]
     /// `MAX_CONNECTIONS` (default 1024): concurrent connections accepted; more wait in the backlog.
     public var maxConnections: Int
+    /// `MAX_CONNECTIONS_PER_CLIENT` (default: a sixteenth of `MAX_CONNECTIONS`, at least 8): open
+    /// connections per client address (IPv6 per /64); more are closed at once. Peers in
+    /// `TRUSTED_PROXIES` are exempt.
+    public var maxConnectionsPerClient: Int
     /// `IDLE_TIMEOUT_SECONDS` (default 60): a connection with no traffic for this long is closed.
     public var idleTimeout: Duration
 
@@ -191,6 +195,7 @@ public struct HostConfiguration: Sendable {
         trustedProxies = try TrustedProxies(parsing: environment.list("TRUSTED_PROXIES"))
         allowedOrigins = environment.list("ALLOWED_ORIGINS")
         maxConnections = try environment.integer("MAX_CONNECTIONS", default: 1024, minimum: 1)
+        maxConnectionsPerClient = try environment.integer("MAX_CONNECTIONS_PER_CLIENT", default: max(8, maxConnections / 16), minimum: 1)
         idleTimeout = try environment.seconds("IDLE_TIMEOUT_SECONDS", default: 60, positive: true)
         requestHeadTimeout = try environment.seconds("REQUEST_HEAD_TIMEOUT_SECONDS", default: 30, positive: true)
         requestBodyTimeout = try environment.seconds("REQUEST_BODY_TIMEOUT_SECONDS", default: 60, positive: true)

@@ -26,6 +26,7 @@ public final class RouteHostServer: Sendable {
     let keys: APIKeySet
     let httpClients: HTTPClientFactory
     let authFailures: AuthFailureLimiter
+    let connectionLimiter: ClientConnectionLimiter
 
     /// Keys shorter than this get a warning at start-up.
     static let minimumKeyLength = 16
@@ -58,6 +59,7 @@ public final class RouteHostServer: Sendable {
                 metadata: ["short_keys": "\(shortKeys)"])
         }
         self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit, maxTrackedAddresses: configuration.rateLimitMaxClients)
+        self.connectionLimiter = ClientConnectionLimiter(limit: configuration.maxConnectionsPerClient, trustedProxies: configuration.trustedProxies)
         let httpClients = HTTPClientFactory()
         self.httpClients = httpClients
         let queueID = Int(ProcessInfo.processInfo.processIdentifier) &* 1_000_003 % 100_000_000
@@ -167,11 +169,12 @@ public final class RouteHostServer: Sendable {
     public func makeApplication(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         let headTimeout = TimeAmount(configuration.requestHeadTimeout)
         let bodyTimeout = TimeAmount(configuration.requestBodyTimeout)
+        let connectionLimiter = connectionLimiter
         return Application(
             router: makeRouter(),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: [
-                    MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout),
+                    ClientConnectionLimitHandler(limiter: connectionLimiter), MalformedRequestHandler(), RequestDeadlineHandler(headTimeout: headTimeout, bodyTimeout: bodyTimeout),
                     ClientHangUpDetector(),
                 ],
                 idleTimeout: TimeAmount(configuration.idleTimeout))),
@@ -188,6 +191,7 @@ public final class RouteHostServer: Sendable {
     /// The job store is opened first (a second process on the same `LOCAL_STORAGE_PATH` waits for
     /// its lock here, up to `STORE_LOCK_TIMEOUT_SECONDS`, before it listens).
     public func run(host: String? = nil, port: Int? = nil, onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        FileDescriptorLimit.raise(toServe: configuration.maxConnections, logger: logger)
         if let database = configuration.database {
             logger.info("jobs are kept in PostgreSQL", metadata: ["database": "\(database.displayName)"])
             await SQLiteJobStore.warnAboutUnfinishedWork(storagePath: configuration.storagePath, logger: logger)
