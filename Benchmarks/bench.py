@@ -383,6 +383,7 @@ class Bench:
             "WEBHOOK_RETRY_DELAY": "0.05",
             # The receiver is the fake on loopback, which webhooks reach only when listed.
             "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "DISK_FREE_MIN_PERCENT": "0",
         }
         env.update({k: str(v) for k, v in extra.items()})
         return env

@@ -116,6 +116,19 @@ public final class DurableJobService: JobService, Service {
 
     public var storeKind: String { store.isShared ? "postgresql" : "sqlite" }
 
+    private let storage = NIOLockedValueBox<(report: StorageReport, at: ContinuousClock.Instant)?>(nil)
+
+    /// Read at most every 10 s (a database's size is a query), so `/health` stays cheap.
+    public func storageReport() async -> StorageReport? {
+        if let cached = storage.withLockedValue({ $0 }), cached.at.duration(to: .now) < .seconds(10) { return cached.report }
+        let free = StorageReport.freeSpace(at: configuration.storagePath)
+        var size: Int?
+        if (try? await ready()) != nil { size = try? await store.sizeBytes() }
+        let report = StorageReport(kind: storeKind, storeBytes: size, diskFreeBytes: free?.bytes, diskFreePercent: free?.percent)
+        storage.withLockedValue { $0 = (report, .now) }
+        return report
+    }
+
     /// True once graceful shutdown has begun: no job is claimed any more.
     public var isShuttingDown: Bool { shutdownSignal.isTriggered }
 

@@ -39,6 +39,8 @@ public protocol JobService: Sendable {
     var storeFailure: String? { get }
     /// True once the service has begun to shut down.
     var isDraining: Bool { get }
+    /// The store's size and the room left on `LOCAL_STORAGE_PATH`'s file system.
+    func storageReport() async -> StorageReport?
 }
 
 extension JobService {
@@ -49,6 +51,7 @@ extension JobService {
     public var storeKind: String { "memory" }
     public var storeFailure: String? { nil }
     public var isDraining: Bool { false }
+    public func storageReport() async -> StorageReport? { nil }
 }
 
 /// Runs one job: the handler of a route, given the job's request.

@@ -61,6 +61,8 @@ public protocol JobStore: Sendable {
     func jobs(status: JobStatus) async throws -> [JobRecord]
     /// The number of jobs with `status`.
     func count(status: JobStatus) async throws -> Int
+    /// The store's size in bytes (its files, or its database).
+    func sizeBytes() async throws -> Int
     /// The number of `pending` webhook deliveries.
     func pendingWebhookCount() async throws -> Int
     /// The status of the jobs updated at or after `date` (submitted by `submitter` only, when

@@ -31,15 +31,25 @@ final class HealthReport: Sendable {
         let modules = await host.moduleHealth()
         let (fragment, healthy) = self.modules(modules)
         let storeFailure = host.jobs.storeFailure
+        let storage = await host.jobs.storageReport()
+        let minimum = host.configuration.diskFreeMinPercent
+        let diskLow = storage?.diskFreePercent.map { minimum > 0 && $0 < minimum } ?? false
         var head = JSONObject()
-        head["status"] = healthy && storeFailure == nil ? "healthy" : "degraded"
+        head["status"] = healthy && storeFailure == nil && !diskLow ? "healthy" : "degraded"
         head["uptime"] = .number(JSONNumber((Date().timeIntervalSince(host.startedAt) * 1000).rounded() / 1000))
         head["build_number"] = host.configuration.buildNumber
         head["version"] = .string(RouteHostVersion.current)
         var store = JSONObject()
         store["kind"] = .string(host.jobs.storeKind)
-        store["status"] = storeFailure == nil ? "healthy" : "unavailable"
+        store["status"] = storeFailure == nil ? (diskLow ? "disk_low" : "healthy") : "unavailable"
         if let storeFailure { store["error"] = .string(storeFailure) }
+        if let storage {
+            store["size_bytes"] = storage.storeBytes.map { .number(JSONNumber($0)) } ?? .null
+            store["disk_free_percent"] = storage.diskFreePercent.map { .number(JSONNumber($0)) } ?? .null
+        }
+        if diskLow {
+            store["error"] = .string("less than \(minimum)% of LOCAL_STORAGE_PATH's file system is free (DISK_FREE_MIN_PERCENT): free some room or purge old jobs (JOB_RETENTION_HOURS)")
+        }
         head["job_store"] = .object(store)
         var body = JSONValue.object(head).serialized()
         body.removeLast()

@@ -17,6 +17,9 @@ public struct HostConfiguration: Sendable {
     public var docsAssetsPath: String
     /// `MAX_BODY_BYTES` (default 1 MiB).
     public var maxBodyBytes: Int
+    /// `DISK_FREE_MIN_PERCENT` (default 5; 0: never): `/health` is `degraded` while the file
+    /// system of `LOCAL_STORAGE_PATH` has less free space than this share of its size.
+    public var diskFreeMinPercent: Double
     /// `MAX_STORED_JOB_BYTES` (default 65536): the largest payload a job keeps. A queued job
     /// needs its payload to run, so a larger one is refused with 413; a sync job's record keeps a
     /// note of the payload's size instead. Headers kept with a job are bounded too (8 KiB).
@@ -142,6 +145,11 @@ public struct HostConfiguration: Sendable {
         maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
         maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
         maxStoredJobBytes = try environment.integer("MAX_STORED_JOB_BYTES", default: 65536, minimum: 1024)
+        let diskFree = environment.string("DISK_FREE_MIN_PERCENT") ?? "5"
+        guard let diskFreeMinPercent = Double(diskFree.trimmingCharacters(in: .whitespaces)), (0...100).contains(diskFreeMinPercent) else {
+            throw EnvironmentError(name: "DISK_FREE_MIN_PERCENT", value: diskFree, expected: "a percentage from 0 to 100, like 5")
+        }
+        self.diskFreeMinPercent = diskFreeMinPercent
         maxQueueLength = try environment.integer("MAX_QUEUE_LENGTH", default: 0, minimum: 0)
         queueWorkers = try environment.integer("QUEUE_WORKERS", default: 1, minimum: 1)
         let jobTimeout = try environment.seconds("JOB_TIMEOUT_SECONDS", default: 600)

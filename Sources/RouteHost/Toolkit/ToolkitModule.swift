@@ -20,7 +20,7 @@ public struct ToolkitModule: RouteModule {
     public var handlers: [String: RouteHandler] {
         [
             "authenticate": RouteHandler(kind: .envelope { _ in HandlerResponse("Authorized") }, envelopeOnAuthFailure: true),
-            "test": .envelope { _ in try setupTest() },
+            "test": .envelope { _ in try await setupTest() },
             "routes": .plain { _ in HandlerResponse(await RouteDiscovery(host: host).document()) },
             "job_status": RouteHandler(kind: .envelope { request in try await jobStatus(request) }, recordsJob: false),
             "jobs_status": RouteHandler(kind: .envelope { request in try await jobsStatus(request) }, recordsJob: false),
@@ -28,7 +28,7 @@ public struct ToolkitModule: RouteModule {
     }
 
     /// Checks that the host can write to `LOCAL_STORAGE_PATH` and reports the configuration.
-    func setupTest() throws -> HandlerResponse {
+    func setupTest() async throws -> HandlerResponse {
         let configuration = host.configuration
         let directory = URL(fileURLWithPath: configuration.storagePath, isDirectory: true)
         let probe = directory.appendingPathComponent(".routehost-test-\(UUID().uuidString)")
@@ -48,6 +48,7 @@ public struct ToolkitModule: RouteModule {
         report["queue_workers"] = .number(JSONNumber(configuration.queueWorkers))
         report["max_body_bytes"] = .number(JSONNumber(configuration.maxBodyBytes))
         report["modules"] = .array((host.registry?.modules ?? []).map { .string($0.manifest.name) })
+        if let storage = await host.jobs.storageReport() { report["job_store"] = storage.json }
         return HandlerResponse(.object(report))
     }
 

@@ -58,6 +58,7 @@ final class FaultyJobStore: JobStore {
     func jobs(status: JobStatus) async throws -> [JobRecord] { try await base.jobs(status: status) }
     func count(status: JobStatus) async throws -> Int { try await base.count(status: status) }
     func pendingWebhookCount() async throws -> Int { try await base.pendingWebhookCount() }
+    func sizeBytes() async throws -> Int { try await base.sizeBytes() }
     func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord? {
         try await base.job(idempotencyKey: key, submitter: submitter, createdSince: date)
     }

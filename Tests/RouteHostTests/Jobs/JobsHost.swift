@@ -53,6 +53,8 @@ final class JobsHost: Sendable {
         var values = [
             "API_KEY": apiKey, "LOCAL_STORAGE_PATH": storage, "WEBHOOK_RETRY_DELAY": "0.01", "LOG_LEVEL": "error",
             "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            // A nearly full disk on a test machine must not turn every health check degraded.
+            "DISK_FREE_MIN_PERCENT": "0",
         ]
         values.merge(settings) { _, new in new }
         return EnvironmentValues(values)

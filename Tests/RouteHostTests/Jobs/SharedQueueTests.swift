@@ -19,7 +19,7 @@ struct SharedQueueTests {
     static func environment(database: String, downloader: FakeDownloader, storage: String, workers: Int) -> [String: String] {
         [
             "API_KEY": JobsHost.apiKey, "DATABASE_URL": database, "LOCAL_STORAGE_PATH": storage, "QUEUE_WORKERS": "\(workers)",
-            "JOB_LEASE_SECONDS": "\(leaseSeconds)", "JOB_POLL_INTERVAL_SECONDS": "\(pollSeconds)", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "JOB_LEASE_SECONDS": "\(leaseSeconds)", "JOB_POLL_INTERVAL_SECONDS": "\(pollSeconds)", "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "DISK_FREE_MIN_PERCENT": "0",
             "WEBHOOK_RETRY_DELAY": "0.05", "YOUTUBE_SERVICE_URL": downloader.baseURL, "LOG_LEVEL": "critical", "SHUTDOWN_GRACE_SECONDS": "5",
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
         ]

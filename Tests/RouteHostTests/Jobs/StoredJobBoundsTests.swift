@@ -50,3 +50,36 @@ struct StoredJobBoundsTests {
         #expect(!schema.isValid(["url": .string(url), "id": .string(String(repeating: "i", count: 257))]), "id: 256 at most")
     }
 }
+
+/// The store's size and the room left, in `/v1/toolkit/test` and `/health`.
+@Suite("Storage in the setup check and health")
+struct StorageReportTests {
+    @Test(arguments: StoreKind.available)
+    func theSetupCheckReportsTheStoreSizeAndFreeDisk(_ kind: StoreKind) async throws {
+        try await JobsHost.with(kind) { host in
+            _ = try await host.post("/v1/test/sync", ["n": 1])
+            let answer = try JSONParser.parse(try await host.get("/v1/toolkit/test"))
+            let store = try #require(answer["response"]?["job_store"])
+            #expect(store["kind"]?.stringValue == kind.rawValue)
+            #expect((store["size_bytes"]?.numberValue?.intValue ?? 0) > 0, "\(store.serializedString())")
+            #expect((store["disk_free_bytes"]?.numberValue?.intValue ?? 0) > 0)
+            let percent = try #require(store["disk_free_percent"]?.numberValue?.doubleValue)
+            #expect(percent > 0 && percent <= 100)
+        }
+    }
+
+    @Test func healthIsDegradedWhileFreeDiskIsUnderTheMinimum() async throws {
+        try await JobsHost.with(.sqlite, ["DISK_FREE_MIN_PERCENT": "100"]) { host in
+            let health = try await host.getResponse("/health")
+            #expect(health.status == 200)
+            #expect(health.json["status"] == "degraded")
+            #expect(health.json["job_store"]?["status"] == "disk_low")
+            #expect(health.json["job_store"]?["error"]?.stringValue?.contains("DISK_FREE_MIN_PERCENT") == true)
+        }
+        try await JobsHost.with(.sqlite, ["DISK_FREE_MIN_PERCENT": "0"]) { host in
+            let health = try await host.getResponse("/health")
+            #expect(health.json["status"] == "healthy")
+            #expect(health.json["job_store"]?["status"] == "healthy")
+        }
+    }
+}

@@ -40,7 +40,7 @@ enum TestHost {
     static func environment(_ extra: [String: String] = [:]) -> EnvironmentValues {
         // Webhook receivers in tests are on loopback, which webhooks may reach only when listed.
         var values = [
-            "API_KEY": apiKey, "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "API_KEY": apiKey, "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "DISK_FREE_MIN_PERCENT": "0",
             "LOCAL_STORAGE_PATH": FileManager.default.temporaryDirectory.appendingPathComponent("routehost-tests-\(UUID().uuidString)").path,
         ]
         values.merge(extra) { _, new in new }

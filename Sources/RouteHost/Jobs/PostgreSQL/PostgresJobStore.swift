@@ -287,6 +287,12 @@ public final class PostgresJobStore: JobStore {
         return try rows.first?["n"].decode(Int.self) ?? 0
     }
 
+    /// The whole database's size (`pg_database_size`), RouteHost's tables and any others in it.
+    public func sizeBytes() async throws -> Int {
+        let rows = try await select("SELECT pg_database_size(current_database())::bigint AS n")
+        return try rows.first?["n"].decode(Int.self) ?? 0
+    }
+
     public func pendingWebhookCount() async throws -> Int {
         let rows = try await select("SELECT COUNT(*)::bigint AS n FROM routehost_jobs WHERE webhook_state = 'pending'")
         return try rows.first?["n"].decode(Int.self) ?? 0

@@ -259,6 +259,14 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    /// The file with its write-ahead log and shared-memory index.
+    public func sizeBytes() async throws -> Int {
+        ["", "-wal", "-shm"].reduce(0) { total, suffix in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path + suffix)[.size] as? Int) ?? nil
+            return total + (size ?? 0)
+        }
+    }
+
     public func pendingWebhookCount() async throws -> Int {
         let rows = try await select("SELECT COUNT(*) AS n FROM jobs WHERE webhook_state = 'pending'", [])
         return rows.first?.column("n")?.integer ?? 0
