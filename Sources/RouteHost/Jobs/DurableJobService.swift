@@ -85,8 +85,14 @@ public final class DurableJobService: JobService, Service {
     ///   - configuration: `QUEUE_WORKERS`, `MAX_QUEUE_LENGTH`, `JOB_TIMEOUT_SECONDS`, the
     ///     `WEBHOOK_*` settings, `JOB_RETENTION_HOURS` and `BUILD_NUMBER` are read from it.
     ///   - queueID: the `queue_id` of every envelope.
-    public init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger) {
+    /// The host's metrics, when on (job, webhook and queue-limit families).
+    let metrics: HostMetrics?
+
+    /// - Parameter metrics: where job outcomes, durations and webhook attempts are counted; nil
+    ///   while metrics are off.
+    public init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger, metrics: HostMetrics? = nil) {
         self.store = store
+        self.metrics = metrics
         self.configuration = configuration
         self.logger = logger
         let waiting = NIOLockedValueBox(0)
@@ -102,7 +108,7 @@ public final class DurableJobService: JobService, Service {
         let storeHealth = StoreHealth()
         self.storeHealth = storeHealth
         self.scheduler = WebhookScheduler(
-            slots: configuration.webhookConcurrency, perReceiverLimit: configuration.webhookReceiverConcurrency, owner: owner, claimDuration: claim, store: store, deliverer: deliverer,
+            slots: configuration.webhookConcurrency, perReceiverLimit: configuration.webhookReceiverConcurrency, metrics: metrics, owner: owner, claimDuration: claim, store: store, deliverer: deliverer,
             storeHealth: storeHealth, logger: logger)
         self.recorder = SyncJobRecorder(store: store, storeHealth: storeHealth, logger: logger)
     }
@@ -115,6 +121,15 @@ public final class DurableJobService: JobService, Service {
     public var isDraining: Bool { shutdownSignal.isTriggered }
 
     public var storeKind: String { store.isShared ? "postgresql" : "sqlite" }
+
+    /// Queued jobs this host's workers run now.
+    public var runningCount: Int { held.withLockedValue { $0.count } }
+
+    /// Pending webhook deliveries in the store; nil when it does not answer.
+    public func pendingWebhookCount() async -> Int? {
+        guard (try? await ready()) != nil else { return nil }
+        return try? await store.pendingWebhookCount()
+    }
 
     private let storage = NIOLockedValueBox<(report: StorageReport, at: ContinuousClock.Instant)?>(nil)
 
@@ -142,6 +157,7 @@ public final class DurableJobService: JobService, Service {
         let started = Date()
         let envelope = await JobExecution.run(submission, handler: handler, fields: fields, timeout: configuration.jobTimeout)
         let finished = Date()
+        metrics?.jobFinished(queued: false, code: envelope.code)
         let json = envelope.json
         let answer = FinishedEnvelope(envelope, json: json)
         // Not awaiting the store: the recorder keeps the record until the store takes it.
@@ -175,7 +191,10 @@ public final class DurableJobService: JobService, Service {
             waiting += 1
             return true
         }
-        guard reserved else { throw JobQueueFull(limit: limit, retryAfter: retryAfterEstimate()) }
+        guard reserved else {
+            metrics?.refused(.queueLimit)
+            throw JobQueueFull(limit: limit, retryAfter: retryAfterEstimate())
+        }
         do {
             try await store.insert(record(submission, status: .queued, at: Date()))
         } catch {
@@ -437,6 +456,7 @@ public final class DurableJobService: JobService, Service {
                 if job.webhookURL != nil {
                     try await store.requeue(jobID: job.id, lease)
                     waiting.withLockedValue { $0 += 1 }
+                    metrics?.recovered.increment()
                     doorbell.ring()
                     logger.warning("job interrupted (its host stopped): queued again", metadata: ["job_id": "\(job.id)", "attempts": "\(job.attempts)"])
                 } else {
@@ -567,6 +587,10 @@ public final class DurableJobService: JobService, Service {
                 return
             }
             averageRunTime.withLockedValue { $0 = $0 * 0.8 + (envelope.runTime ?? 0) * 0.2 }
+            if let metrics {
+                metrics.runDuration.record(.milliseconds(Int64((envelope.runTime ?? 0) * 1000)))
+                metrics.queueWait.record(.milliseconds(Int64((job.startedAt ?? Date()).timeIntervalSince(job.createdAt) * 1000)))
+            }
         } else {
             envelope = failureEnvelope(for: job, "No handler for \(job.endpoint): the route is no longer served as a queued route (check routes.json)")
         }
@@ -587,6 +611,7 @@ public final class DurableJobService: JobService, Service {
             jobLogger.warning("finished a job whose lease was lost: its result is dropped (another run decides)")
             return
         }
+        metrics?.jobFinished(queued: true, code: envelope.code)
         if attemptsNow, let url = job.webhookURL {
             scheduler.handOver(PendingWebhook(jobID: job.id, url: url, body: body, delivery: .pending))
         }

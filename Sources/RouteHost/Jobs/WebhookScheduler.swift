@@ -37,6 +37,7 @@ final class WebhookScheduler: Sendable {
     let claimDuration: Duration
     private let store: any JobStore
     private let storeHealth: StoreHealth
+    private let metrics: HostMetrics?
     private let deliverer: WebhookDeliverer
     private let logger: Logger
     private let bell = JobDoorbell(maximumPermits: 1)
@@ -44,9 +45,10 @@ final class WebhookScheduler: Sendable {
     private let closed = NIOLockedValueBox(false)
 
     init(
-        slots: Int, perReceiverLimit: Int, owner: String, claimDuration: Duration, store: any JobStore, deliverer: WebhookDeliverer,
-        storeHealth: StoreHealth, logger: Logger
+        slots: Int, perReceiverLimit: Int, metrics: HostMetrics? = nil, owner: String, claimDuration: Duration, store: any JobStore,
+        deliverer: WebhookDeliverer, storeHealth: StoreHealth, logger: Logger
     ) {
+        self.metrics = metrics
         self.perReceiverLimit = max(1, perReceiverLimit)
         self.storeHealth = storeHealth
         self.slots = max(1, slots)
@@ -180,6 +182,7 @@ final class WebhookScheduler: Sendable {
 
     private func attempt(_ webhook: PendingWebhook) async {
         guard let delivery = await deliverer.deliverOnce(webhook) else { return }
+        metrics?.webhookAttempted(delivery)
         await record(jobID: webhook.jobID, delivery)
     }
 

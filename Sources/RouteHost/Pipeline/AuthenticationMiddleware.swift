@@ -15,6 +15,8 @@ public struct AuthenticationMiddleware: RouterMiddleware {
     let envelopeOnFailure: Bool
     let envelopeFields: EnvelopeFields
     let failureLimiter: AuthFailureLimiter?
+    /// Counts its refusals when metrics are on.
+    var metrics: HostMetrics?
 
     public init(keys: APIKeySet, endpoint: String, envelopeOnFailure: Bool, envelopeFields: EnvelopeFields, failureLimiter: AuthFailureLimiter? = nil) {
         self.keys = keys
@@ -32,6 +34,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         // IPv6 clients are counted per /64: a client can pick any address in its network.
         let address = IPAddress.clientBucket(context.clientAddress)
         if let failureLimiter, let retryAfter = failureLimiter.blockedFor(address) {
+            metrics?.refused(.blockedAddress)
             return .message("Too Many Requests", status: .tooManyRequests, headers: [.retryAfter: String(retryAfter)])
         }
         if let identity = keys.identify(request.headers[.xAPIKey]) {
@@ -39,6 +42,7 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         failureLimiter?.recordFailure(address)
+        metrics?.refused(.authFailure)
         context.logger.notice("authentication failed", metadata: ["client": "\(address)"])
         return unauthorized(context)
     }

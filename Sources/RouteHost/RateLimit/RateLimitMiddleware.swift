@@ -15,6 +15,9 @@ public struct RateLimitMiddleware: RouterMiddleware {
     let global: TokenBucketLimiter?
     let route: TokenBucketLimiter?
 
+    /// Counts its refusals when metrics are on.
+    var metrics: HostMetrics?
+
     public init(keys: APIKeySet, global: TokenBucketLimiter?, route: TokenBucketLimiter?) {
         self.keys = keys
         self.global = global
@@ -43,6 +46,7 @@ public struct RateLimitMiddleware: RouterMiddleware {
             var refused = HTTPFields()
             Self.announce(tightest, in: &refused)
             refused[.retryAfter] = String(retryAfter)
+            metrics?.refused(.rateLimit)
             return .message("Too Many Requests", status: .tooManyRequests, headers: refused)
         }
         var response = try await next(request, context)

@@ -17,6 +17,9 @@ public struct HostConfiguration: Sendable {
     public var docsAssetsPath: String
     /// `MAX_BODY_BYTES` (default 1 MiB).
     public var maxBodyBytes: Int
+    /// `METRICS_TOKEN` (or the file `METRICS_TOKEN_FILE` names; default none: metrics off): turns
+    /// `GET /metrics` on, for `Authorization: Bearer <token>` only. Off, nothing is collected.
+    public var metricsToken: String?
     /// `DISK_FREE_MIN_PERCENT` (default 5; 0: never): `/health` is `degraded` while the file
     /// system of `LOCAL_STORAGE_PATH` has less free space than this share of its size.
     public var diskFreeMinPercent: Double
@@ -145,6 +148,11 @@ public struct HostConfiguration: Sendable {
         maxBodyBytes = try environment.integer("MAX_BODY_BYTES", default: 1 << 20, minimum: 1)
         maxJSONDepth = try environment.integer("MAX_JSON_DEPTH", default: 64, minimum: 1)
         maxStoredJobBytes = try environment.integer("MAX_STORED_JOB_BYTES", default: 65536, minimum: 1024)
+        let fileToken = try environment.secretFile("METRICS_TOKEN")
+        if let fileToken, fileToken.isEmpty {
+            throw EnvironmentError(name: "METRICS_TOKEN_FILE", value: environment.string("METRICS_TOKEN_FILE") ?? "", expected: "a file holding the token (it is empty)")
+        }
+        metricsToken = fileToken ?? environment.string("METRICS_TOKEN").flatMap { $0.isEmpty ? nil : $0 }
         let diskFree = environment.string("DISK_FREE_MIN_PERCENT") ?? "5"
         guard let diskFreeMinPercent = Double(diskFree.trimmingCharacters(in: .whitespaces)), (0...100).contains(diskFreeMinPercent) else {
             throw EnvironmentError(name: "DISK_FREE_MIN_PERCENT", value: diskFree, expected: "a percentage from 0 to 100, like 5")

@@ -27,6 +27,8 @@ public final class RouteHostServer: Sendable {
     let httpClients: HTTPClientFactory
     let authFailures: AuthFailureLimiter
     let connectionLimiter: ClientConnectionLimiter
+    /// The host's metrics; nil while `METRICS_TOKEN` is unset (then nothing is collected).
+    public let metrics: HostMetrics?
 
     /// Keys shorter than this get a warning at start-up.
     static let minimumKeyLength = 16
@@ -59,6 +61,8 @@ public final class RouteHostServer: Sendable {
                 metadata: ["short_keys": "\(shortKeys)"])
         }
         self.authFailures = AuthFailureLimiter(limit: configuration.authFailureLimit, maxTrackedAddresses: configuration.rateLimitMaxClients)
+        let metrics = configuration.metricsToken == nil ? nil : HostMetrics()
+        self.metrics = metrics
         self.connectionLimiter = ClientConnectionLimiter(limit: configuration.maxConnectionsPerClient, trustedProxies: configuration.trustedProxies)
         let httpClients = HTTPClientFactory()
         self.httpClients = httpClients
@@ -67,7 +71,8 @@ public final class RouteHostServer: Sendable {
         var jobsLogger = logger
         jobsLogger[metadataKey: "component"] = "jobs"
         let jobs = try jobs ?? DurableJobService(
-            store: configuration.makeJobStore(logger: jobsLogger), configuration: configuration, queueID: queueID, logger: jobsLogger)
+            store: configuration.makeJobStore(logger: jobsLogger), configuration: configuration, queueID: queueID, logger: jobsLogger,
+            metrics: metrics)
         let fields = EnvelopeFields(queueID: queueID, buildNumber: buildNumber, queueLength: { jobs.queueLength })
         let services = HostServices(configuration: configuration, jobs: jobs, fields: fields)
         self.services = services
@@ -112,6 +117,12 @@ public final class RouteHostServer: Sendable {
     public func makeRouter() -> Router<RouteHostRequestContext> {
         let router = Router(context: RouteHostRequestContext.self)
         let registry = self.registry
+        if let metrics {
+            // Keyed as the router names a matched route (`RequestContext.endpointPath`).
+            var modules = Dictionary(registry.routes.map { (RouterPath($0.manifest.fullPath).description, $0.module) }) { first, _ in first }
+            for path in ["/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/:file"] { modules[RouterPath(path).description] = "host" }
+            router.add(middleware: MetricsMiddleware(metrics: metrics, modules: modules))
+        }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: SecurityHeadersMiddleware())
         if !configuration.allowedOrigins.isEmpty {
@@ -127,12 +138,16 @@ public final class RouteHostServer: Sendable {
             let group = router.group()
             let routeLimit = manifest.rateLimit.flatMap { makeLimiter(rate: $0.count, period: $0.period, burst: $0.count) }
             if globalLimit != nil || routeLimit != nil {
-                group.add(middleware: RateLimitMiddleware(keys: keys, global: globalLimit, route: routeLimit))
+                var limiter = RateLimitMiddleware(keys: keys, global: globalLimit, route: routeLimit)
+                limiter.metrics = metrics
+                group.add(middleware: limiter)
             }
             if manifest.auth {
-                group.add(middleware: AuthenticationMiddleware(
+                var authentication = AuthenticationMiddleware(
                     keys: keys, endpoint: manifest.fullPath, envelopeOnFailure: route.handler.envelopeOnAuthFailure,
-                    envelopeFields: services.fields, failureLimiter: authFailures))
+                    envelopeFields: services.fields, failureLimiter: authFailures)
+                authentication.metrics = metrics
+                group.add(middleware: authentication)
             }
             group.on(
                 RouterPath(manifest.fullPath), method: manifest.method,
@@ -145,6 +160,8 @@ public final class RouteHostServer: Sendable {
         router.get("/health") { _, _ in
             Response.json(serialized: await healthReport.body())
         }
+        let metricsEndpoint = MetricsEndpoint(metrics: metrics, token: configuration.metricsToken, jobs: services.jobs)
+        router.get("/metrics") { request, _ in await metricsEndpoint.answer(request) }
         let readiness = ReadinessReport(host: services)
         router.get("/ready") { _, _ in
             let (ready, body) = readiness.answer()
