@@ -30,7 +30,7 @@ import ServiceLifecycle
 /// - **Several hosts** (a shared store): workers claim with row locks that skip what another
 ///   host holds, are woken by the store's notifications and poll every
 ///   `JOB_POLL_INTERVAL_SECONDS` as well; `MAX_QUEUE_LENGTH` and `queue_length` count the
-///   shared queue (counted at most every ``sharedQueueLengthFreshness`` and moved by this
+///   shared queue (counted at most every ``sharedQueueLengthFreshness`` (250 ms) and moved by this
 ///   host's submissions and claims between counts, so submissions on other hosts within that
 ///   window can pass the limit). Retention runs on one host at a time.
 /// - **Time limit**: a handler still running after `JOB_TIMEOUT_SECONDS` (default 600; 0: no
@@ -90,7 +90,19 @@ public final class DurableJobService: JobService, Service {
 
     /// - Parameter metrics: where job outcomes, durations and webhook attempts are counted; nil
     ///   while metrics are off.
-    public init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger, metrics: HostMetrics? = nil) {
+    public convenience init(store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger, metrics: HostMetrics? = nil) {
+        self.init(
+            store: store, configuration: configuration, queueID: queueID, logger: logger, metrics: metrics,
+            sharedQueueLengthFreshness: .milliseconds(250))
+    }
+
+    /// - Parameter sharedQueueLengthFreshness: how old the shared queue's count may be when a
+    ///   submission checks `MAX_QUEUE_LENGTH` (tests count at every submission).
+    package init(
+        store: any JobStore, configuration: HostConfiguration, queueID: Int, logger: Logger, metrics: HostMetrics?,
+        sharedQueueLengthFreshness: Duration
+    ) {
+        self.sharedQueueLengthFreshness = sharedQueueLengthFreshness
         self.store = store
         self.metrics = metrics
         self.configuration = configuration
@@ -125,9 +137,10 @@ public final class DurableJobService: JobService, Service {
     /// Queued jobs this host's workers run now.
     public var runningCount: Int { held.withLockedValue { $0.count } }
 
-    /// Pending webhook deliveries in the store; nil when it does not answer.
+    /// Pending webhook deliveries in the store; nil when it does not answer (or fails already:
+    /// a scrape must not wait for a database that is away).
     public func pendingWebhookCount() async -> Int? {
-        guard (try? await ready()) != nil else { return nil }
+        guard storeHealth.failure == nil else { return nil }
         return try? await store.pendingWebhookCount()
     }
 
@@ -138,7 +151,8 @@ public final class DurableJobService: JobService, Service {
         if let cached = storage.withLockedValue({ $0 }), cached.at.duration(to: .now) < .seconds(10) { return cached.report }
         let free = StorageReport.freeSpace(at: configuration.storagePath)
         var size: Int?
-        if (try? await ready()) != nil { size = try? await store.sizeBytes() }
+        // Not while the store fails: `/health` must not wait for a database that does not answer.
+        if storeHealth.failure == nil { size = try? await store.sizeBytes() }
         let report = StorageReport(kind: storeKind, storeBytes: size, diskFreeBytes: free?.bytes, diskFreePercent: free?.percent)
         storage.withLockedValue { $0 = (report, .now) }
         return report
@@ -439,6 +453,7 @@ public final class DurableJobService: JobService, Service {
         try await recoverInterrupted()
         try await refreshQueueLength()
         noteStore(nil)
+        recorder.storeOpened()
         let queued = queueLength
         if queued > 0 { logger.info("resuming queued jobs", metadata: ["count": "\(queued)"]) }
     }
@@ -502,7 +517,7 @@ public final class DurableJobService: JobService, Service {
 
     /// How old the shared queue's length may be when a submission checks `MAX_QUEUE_LENGTH`:
     /// counting a long queue at every submission would cost more than the submission.
-    static let sharedQueueLengthFreshness: Duration = .milliseconds(250)
+    let sharedQueueLengthFreshness: Duration
 
     private struct SharedCount {
         var countedAt: ContinuousClock.Instant?
@@ -516,7 +531,7 @@ public final class DurableJobService: JobService, Service {
     private func refreshSharedQueueLength() async throws {
         let due = sharedCount.withLockedValue { count -> Bool in
             if count.counting { return false }
-            if let last = count.countedAt, last.duration(to: .now) < Self.sharedQueueLengthFreshness { return false }
+            if let last = count.countedAt, last.duration(to: .now) < sharedQueueLengthFreshness { return false }
             count.counting = true
             return true
         }

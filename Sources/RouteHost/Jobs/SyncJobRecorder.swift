@@ -29,6 +29,14 @@ final class SyncJobRecorder: Sendable {
 
     private let state = NIOLockedValueBox(State())
     private let closing = ShutdownSignal()
+    /// Flipped once the store is open: records gathered before then wait for it (a store that
+    /// is still opening is not a failing one).
+    private let opened = ShutdownSignal()
+
+    /// The store is open: writing may begin.
+    func storeOpened() {
+        opened.trigger()
+    }
     private let store: any JobStore
     private let storeHealth: StoreHealth
     private let logger: Logger
@@ -89,12 +97,14 @@ final class SyncJobRecorder: Sendable {
     /// one more try (what it refuses then is lost, and logged).
     func drain() async {
         closing.trigger()
+        opened.trigger()
         while let writer = state.withLockedValue({ $0.writer }) {
             await writer.value
         }
     }
 
     private func writeBatches() async {
+        await opened.wait()
         var delay = StoreRetryDelay()
         while true {
             let batch = state.withLockedValue { state -> [JobRecord] in

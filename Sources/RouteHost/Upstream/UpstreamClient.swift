@@ -59,7 +59,7 @@ public final class UpstreamClient: Sendable {
     }
 
     /// The largest read from an upstream connection.
-    static let largestRead = 256 << 10
+    package static let largestRead = 256 << 10
 
     var httpClient: HTTPClient {
         Self.httpClient(in: client, factory: httpClients, configuration: configuration)

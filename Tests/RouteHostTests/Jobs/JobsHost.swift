@@ -101,7 +101,9 @@ final class JobsHost: Sendable {
         var logger = Logger(label: "test-host")
         logger.logLevel = .critical
         let jobs = try store.map { store in
-            DurableJobService(store: store, configuration: try HostConfiguration(environment: environment), queueID: 1, logger: logger)
+            DurableJobService(
+                store: store, configuration: try HostConfiguration(environment: environment), queueID: 1, logger: logger, metrics: nil,
+                sharedQueueLengthFreshness: .zero)
         }
         let server = try RouteHostServer(
             manifestPath: manifestPath, catalog: .withBuiltIns([JobTestModule.self]), environment: environment, logger: logger, jobs: jobs)

@@ -157,3 +157,34 @@ struct SharedQueueTests {
         }
     }
 }
+
+/// `MAX_QUEUE_LENGTH` with a shared store counts what other hosts queued.
+@Suite("The queue limit counts the shared queue", .enabled(if: TestPostgres.isEnabled))
+struct SharedQueueLimitTests {
+    @Test func jobsQueuedByAnotherHostCountTowardsTheLimit() async throws {
+        try await TestPostgres.withDatabase { url in
+            try await TemporaryDirectory.with { storage in
+                let gate = "shared-limit-\(UUID().uuidString)"
+                defer { TestGates.open(gate) }
+                let store = try StoreFixture.makePostgres(url)
+                let settings = ["MAX_QUEUE_LENGTH": "2", "QUEUE_WORKERS": "1", "JOB_POLL_INTERVAL_SECONDS": "0.2"]
+                try await JobsHost.with(storage: storage, settings, store: store) { host in
+                    // The host's one worker is busy: what is queued now stays queued.
+                    let held = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": "http://127.0.0.1:1/hook"])
+                    #expect(held.status == 202)
+                    while TestGates.waiting(gate) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                    // Another host queues two jobs in the same database.
+                    let other = try StoreFixture.makePostgres(url)
+                    try await other.open()
+                    try await other.insertAll([StoreFixture.job(.queued, webhook: "http://127.0.0.1:1/hook"), StoreFixture.job(.queued, webhook: "http://127.0.0.1:1/hook")])
+                    try await other.close()
+
+                    let refused = try await host.post("/v1/test/work", ["webhook_url": "http://127.0.0.1:1/hook"])
+                    #expect(refused.status == 429, "two jobs wait in the shared queue: \(refused.json.serializedString())")
+                    #expect(refused.json["message"]?.stringValue?.contains("MAX_QUEUE_LENGTH (2)") == true)
+                    TestGates.open(gate)
+                }
+            }
+        }
+    }
+}

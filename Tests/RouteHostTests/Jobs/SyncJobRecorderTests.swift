@@ -16,6 +16,7 @@ struct SyncJobRecorderTests {
             let logs = CapturedLogs()
             let health = StoreHealth()
             let recorder = SyncJobRecorder(store: store, storeHealth: health, maximumUnwritten: 5, logger: logs.logger())
+            recorder.storeOpened()
             let jobs = (0..<8).map { _ in JobRecoveryTests.job(.done, webhook: nil) }
             for job in jobs { recorder.record(job) }
             // Wait for a refused write to be retried: the records stay answerable meanwhile.
@@ -42,6 +43,7 @@ struct SyncJobRecorderTests {
             let store = FaultyJobStore(SQLiteJobStore(storagePath: storage))
             try await store.open()
             let recorder = SyncJobRecorder(store: store, logger: Logger(label: "test"))
+            recorder.storeOpened()
             let jobs = (0..<1200).map { _ in JobRecoveryTests.job(.done, webhook: nil) }
             for job in jobs { recorder.record(job) }
             // Pending first, then the store: a record leaves the pending list only once it is written.
