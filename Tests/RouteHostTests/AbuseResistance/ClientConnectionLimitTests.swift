@@ -122,6 +122,24 @@ import Testing
         }
     }
 
+    @Test func failedLoginsCountAnIPv6NetworkAsOneClient() async throws {
+        let app = try TestHost.application(environment: ["AUTH_FAILURE_LIMIT": "2", "RATE_LIMIT_PER_MINUTE": "0", "TRUSTED_PROXIES": "127.0.0.0/8,::1"])
+        try await app.test(.live) { client in
+            for hop in ["2001:db8:0:1::1", "2001:db8:0:1::2"] {
+                try await client.execute(uri: "/v1/echo/plain", method: .get, headers: [.xForwardedFor: hop, .init("X-API-Key")!: "wrong-key-000000"]) {
+                    #expect($0.status == .unauthorized)
+                }
+            }
+            var headers = TestHost.keyHeader
+            headers[.xForwardedFor] = "2001:db8:0:1:ffff::9"
+            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: headers) {
+                #expect($0.status == .tooManyRequests, "another address of the same /64 is blocked, its valid key included")
+            }
+            headers[.xForwardedFor] = "2001:db8:0:2::1"
+            try await client.execute(uri: "/v1/echo/plain", method: .get, headers: headers) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test func anOpenFileLimitTooLowForMaxConnectionsIsRaisedOrReported() throws {
         var limit = rlimit()
         try #require(getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0)

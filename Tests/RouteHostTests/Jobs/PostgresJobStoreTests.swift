@@ -78,6 +78,33 @@ struct PostgresJobStoreTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(1)))
+    func theWatcherReconnectsWhenItsConnectionDrops() async throws {
+        try await StoreFixture.with(.postgresql) { fixture in
+            let (wakes, continuation) = AsyncStream.makeStream(of: Void.self)
+            let watcher = Task { await fixture.store.watch { continuation.yield() } }
+            var iterator = wakes.makeAsyncIterator()
+            _ = await iterator.next()  // listening
+            // The server ends the listening session (a failover, an idle-session killer).
+            let terminated = try await TestPostgres.admin(fixture.location) { connection -> Int in
+                var count = 0
+                let rows = try await connection.query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+                    logger: .init(label: "t"))
+                for try await _ in rows { count += 1 }
+                return count
+            }
+            #expect(terminated == 1, "one listening session")
+            _ = await iterator.next()  // the drop: what was missed may be due
+            _ = await iterator.next()  // listening again
+            try await fixture.other.insert(StoreFixture.job(.queued))
+            let woken: Void? = await iterator.next()
+            #expect(woken != nil, "notifications arrive on the new session")
+            watcher.cancel()
+            await watcher.value
+        }
+    }
+
     @Test func aStatementPastTheTimeoutIsCancelledByTheServer() async throws {
         try await TestPostgres.withDatabase { url in
             let store = try PostgresJobStore(url: DatabaseURL(parsing: url), statementTimeout: .milliseconds(200), logger: StoreFixture.quietLogger)
