@@ -772,8 +772,16 @@ http {{
 
     def section_rate_limit(self):
         log("== 7. rate-limit step cost on authenticate (limiter on, never refusing, vs off)")
-        host_off = self.start_host("routehost-ratelimit-off", **MALLOC_STEADY)
-        host_on = self.start_host("routehost-ratelimit-on", RATE_LIMIT_PER_MINUTE=1_000_000_000, **MALLOC_STEADY)
+        self.results["rate_limit"] = self.cost_on_authenticate("ratelimit", RATE_LIMIT_PER_MINUTE=1_000_000_000)
+
+    def section_metrics(self):
+        log("== 8. metrics cost on authenticate (METRICS_TOKEN set, vs metrics off)")
+        self.results["metrics_cost"] = self.cost_on_authenticate("metrics", METRICS_TOKEN="bench-metrics-token")
+
+    def cost_on_authenticate(self, name, **setting):
+        """authenticate on an instance with `setting` and one without, alternating wrk runs."""
+        host_off = self.start_host(f"routehost-{name}-off", **MALLOC_STEADY)
+        host_on = self.start_host(f"routehost-{name}-on", **setting, **MALLOC_STEADY)
         status, _ = request(host_on.port, "GET", "/v1/toolkit/authenticate", headers={"X-API-Key": API_KEY})
         script = lua_script(self.work, "auth", headers={"X-API-Key": API_KEY})
         url_on = f"http://127.0.0.1:{host_on.port}/v1/toolkit/authenticate"
@@ -800,7 +808,7 @@ http {{
                    "on_non_2xx": sum(r["non_2xx"] for r in on),
                    "cost_percent": round((med_off - med_on) / med_off * 100, 2) if med_off else None}
         log(f"  off {med_off:.0f} req/s, on {med_on:.0f} req/s: cost {section['cost_percent']}%")
-        self.results["rate_limit"] = section
+        return section
 
     def section_scale(self):
         log("== 8. scale: 1,000 routes vs 10 routes (startup, authenticate req/s)")
@@ -956,6 +964,8 @@ http {{
             host.stop()
         if want("ratelimit"):
             self.section_rate_limit()
+        if want("metrics"):
+            self.section_metrics()
         if want("relay"):
             self.section_relay()
         if want("queue"):
@@ -1137,6 +1147,15 @@ def table(results):
                 rows.append((f"job store {name}: sync job (authenticate) req/s, 32 conn, CPU per request",
                              f"{fmt_rps(c['sync_rps'])} ({c.get('sync_cpu_us_per_request', '?')} µs)",
                              f"p99 {fmt_ms(c['sync_p99_ms'])} ms", "", "—"))
+    mc = results.get("metrics_cost")
+    if mc:
+        cpu = ""
+        if mc.get("cpu_us_per_request_off") and mc.get("cpu_us_per_request_on"):
+            cpu = f"; server CPU per request off {mc['cpu_us_per_request_off']} µs, on {mc['cpu_us_per_request_on']} µs"
+        rows.append(("metrics cost on authenticate (32 conn, METRICS_TOKEN set vs off)", f"{mc['cost_percent']}%",
+                     f"off {fmt_rps(mc['off_median_rps'])}, on {fmt_rps(mc['on_median_rps'])} req/s{cpu}", "", "< 3%"))
+        targets.append(("metrics cost < 3 % on authenticate", mc["cost_percent"] is not None and mc["cost_percent"] < 3,
+                        f"{mc['cost_percent']}%"))
     rl = results.get("rate_limit")
     if rl:
         cpu = ""
@@ -1216,7 +1235,7 @@ def main():
     parser.add_argument("--repo", default=".")
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "6")), help="seconds per wrk case")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (1 s cases, small streams)")
-    parser.add_argument("--only", help="comma-separated sections: auth,info,errors,relay,queue,stores,ratelimit,scale,micro")
+    parser.add_argument("--only", help="comma-separated sections: auth,info,errors,relay,queue,stores,ratelimit,metrics,scale,micro")
     parser.add_argument("--profile", action="store_true",
                         help="also profile authenticate, /info and a relayed stream with perf (Benchmarks/results/profile-*.txt)")
     parser.add_argument("--out", default=None, help="the JSON results (default Benchmarks/results/latest.json)")

@@ -3,7 +3,7 @@
 #
 #   Benchmarks/run.sh                 # the full run (about 5 minutes; wrk 6 s per case)
 #   Benchmarks/run.sh --quick         # a smoke run (1 s cases, small streams)
-#   Benchmarks/run.sh --only auth,info,relay,queue,stores,ratelimit,scale,micro,errors
+#   Benchmarks/run.sh --only auth,info,relay,queue,stores,ratelimit,metrics,scale,micro,errors
 #   BENCH_DURATION=10 Benchmarks/run.sh
 #
 # Installs what is missing (wrk, nginx, curl from Debian; jsonschema and matplotlib from PyPI),

@@ -42,11 +42,19 @@ struct ManifestOptions: ParsableArguments {
     }
 }
 
-func makeLogger(level: String) -> Logger {
+func makeLogger(level: String, format: LogFormat = .text) -> Logger {
+    let level = Logger.Level(rawValue: level.lowercased()) ?? .info
     LoggingSystem.bootstrap { label in
-        var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
-        handler.logLevel = Logger.Level(rawValue: level.lowercased()) ?? .info
-        return handler
+        switch format {
+        case .text:
+            var handler = LazyMetadataLogHandler(StreamLogHandler.standardError(label: label))
+            handler.logLevel = level
+            return handler
+        case .json:
+            var handler = JSONLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
     }
     return Logger(label: "routehost")
 }

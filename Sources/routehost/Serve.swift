@@ -20,7 +20,8 @@ struct Serve: AsyncParsableCommand {
             environment["API_KEY"] = key
             FileHandle.standardOutput.write(Data("No API_KEY, API_KEYS or API_KEYS_FILE configured: generated a key for this run only:\n  X-API-Key: \(key)\nSet API_KEY to keep a key across restarts.\n".utf8))
         }
-        let logger = makeLogger(level: environment.string("LOG_LEVEL") ?? "info")
+        let logger = makeLogger(
+            level: environment.string("LOG_LEVEL") ?? "info", format: LogFormat(rawValue: environment.string("LOG_FORMAT")?.lowercased() ?? "text") ?? .text)
         let server = try options.makeServer(environment: environment, logger: logger, isServing: true)
         try await server.run(host: host, port: port) { channel in
             let address = channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"

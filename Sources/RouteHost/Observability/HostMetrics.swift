@@ -105,19 +105,54 @@ public final class HostMetrics: Sendable {
         }
     }
 
+    private struct RequestSeries: Hashable {
+        var module: String
+        var route: String
+        var method: String
+        var statusClass: Int
+    }
+
+    /// The request series made so far: the registry's own lookup (label arrays compared under its
+    /// lock) cost more per request than the rest of the metrics together.
+    private let requestSeries = NIOLockedValueBox<[RequestSeries: (count: Counter, duration: DurationHistogram)]>([:])
+
     /// One answered request.
     func recordRequest(module: String, route: String, method: String, status: Int, duration: Duration) {
-        let labels = [("module", module), ("route", route), ("method", method), ("status", "\(status / 100)xx")]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: labels, buckets: Self.durationBuckets).record(duration)
+        let key = RequestSeries(module: module, route: route, method: method, statusClass: status / 100)
+        let series = requestSeries.withLockedValue { cache in
+            if let series = cache[key] { return series }
+            let labels = [("module", module), ("route", route), ("method", method), ("status", "\(key.statusClass)xx")]
+            let series = (
+                count: registry.makeCounter(descriptor: Self.requests, labels: labels),
+                duration: registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: labels, buckets: Self.durationBuckets)
+            )
+            cache[key] = series
+            return series
+        }
+        series.count.increment()
+        series.duration.record(duration)
     }
 
     func refused(_ reason: Refusal) {
         registry.makeCounter(descriptor: Self.refusals, labels: [("reason", reason.rawValue)]).increment()
     }
 
+    private struct FinishedSeries: Hashable {
+        var queued: Bool
+        var code: Int
+    }
+
+    private let finishedSeries = NIOLockedValueBox<[FinishedSeries: Counter]>([:])
+
     func jobFinished(queued: Bool, code: Int) {
-        registry.makeCounter(descriptor: Self.jobsFinished, labels: [("kind", queued ? "queued" : "sync"), ("code", "\(code)")]).increment()
+        let counter = finishedSeries.withLockedValue { cache in
+            let key = FinishedSeries(queued: queued, code: code)
+            if let counter = cache[key] { return counter }
+            let counter = registry.makeCounter(descriptor: Self.jobsFinished, labels: [("kind", queued ? "queued" : "sync"), ("code", "\(code)")])
+            cache[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     func webhookAttempted(_ delivery: WebhookDelivery) {

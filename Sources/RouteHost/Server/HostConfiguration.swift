@@ -73,6 +73,8 @@ public struct HostConfiguration: Sendable {
     public var jobPollInterval: Duration
     /// `LOG_LEVEL` (default `info`).
     public var logLevel: String
+    /// `LOG_FORMAT` (default `text`): `json` writes one JSON object per line (``JSONLogHandler``).
+    public var logFormat: LogFormat
     /// `AUTH_FAILURE_LIMIT` (default 10): failed authentications per minute from one address
     /// before it gets 429; 0 disables.
     public var authFailureLimit: Int
@@ -186,6 +188,11 @@ public struct HostConfiguration: Sendable {
         jobLease = try environment.seconds("JOB_LEASE_SECONDS", default: 30, positive: true)
         jobPollInterval = try environment.seconds("JOB_POLL_INTERVAL_SECONDS", default: 2, positive: true)
         logLevel = environment.string("LOG_LEVEL")?.lowercased() ?? "info"
+        let format = environment.string("LOG_FORMAT")?.lowercased() ?? "text"
+        guard let logFormat = LogFormat(rawValue: format) else {
+            throw EnvironmentError(name: "LOG_FORMAT", value: format, expected: "text or json (one JSON object per line)")
+        }
+        self.logFormat = logFormat
         guard Self.logLevels.contains(logLevel) else {
             throw EnvironmentError(name: "LOG_LEVEL", value: logLevel, expected: "one of \(Self.logLevels.joined(separator: ", "))")
         }
@@ -221,4 +228,9 @@ public struct HostConfiguration: Sendable {
 /// `JOB_VISIBILITY`: see ``HostConfiguration/jobVisibility``.
 public enum JobVisibility: String, Sendable {
     case all, key
+}
+
+/// `LOG_FORMAT`: see ``HostConfiguration/logFormat``.
+public enum LogFormat: String, Sendable {
+    case text, json
 }

@@ -188,3 +188,32 @@ struct SharedQueueLimitTests {
         }
     }
 }
+
+/// A host on PostgreSQL that is asked to stop finishes the job it runs and records it.
+@Suite("Draining with a shared store", .enabled(if: TestPostgres.isEnabled))
+struct SharedStoreDrainTests {
+    @Test(.timeLimit(.minutes(1)))
+    func aDrainingHostFinishesAndRecordsItsRunningJob() async throws {
+        try await TestPostgres.withDatabase { url in
+            try await TemporaryDirectory.with { storage in
+                let gate = "drain-\(UUID().uuidString)"
+                defer { TestGates.open(gate) }
+                let host = try await JobsHost.start(storage: storage, ["DATABASE_URL": url, "SHUTDOWN_GRACE_SECONDS": "20"])
+                let accepted = try await host.post("/v1/test/work", ["hold": .string(gate), "webhook_url": "http://127.0.0.1:1/hook"])
+                let jobID = try #require(accepted.json["job_id"]?.stringValue)
+                while TestGates.waiting(gate) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+                let stopping = Task { await host.stop() }
+                while !host.server.services.isDraining { try await Task.sleep(for: .milliseconds(5)) }
+                // The drain has begun; the job finishes now and must still reach the database.
+                TestGates.open(gate)
+                await stopping.value
+                let store = try StoreFixture.makePostgres(url)
+                try await store.open()
+                let job = try await store.job(id: jobID)
+                try await store.close()
+                #expect(job?.status == .done, "the job the host ran while draining is recorded")
+                #expect(job?.envelope?["code"] == 200)
+            }
+        }
+    }
+}

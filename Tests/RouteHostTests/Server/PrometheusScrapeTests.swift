@@ -56,7 +56,9 @@ struct PrometheusScrapeTests {
                 process.standardError = FileHandle(forWritingAtPath: "/dev/null")
                 try process.run()
                 defer {
-                    process.terminate()
+                    // SIGKILL: a throwaway server, gone at once (SIGTERM would flush its store
+                    // while this thread of the test's pool waits).
+                    kill(process.processIdentifier, SIGKILL)
                     process.waitUntilExit()
                 }
                 let query = "http://127.0.0.1:\(port)/api/v1/query?query=routehost_http_requests_total%7Broute%3D%22%2Fv1%2Ftest%2Fsync%22%7D"

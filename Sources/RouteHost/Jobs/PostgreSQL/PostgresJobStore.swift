@@ -79,7 +79,10 @@ public final class PostgresJobStore: JobStore {
             if let client = state.client { return client }
             let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
             state.client = client
-            state.runner = Task { await client.run() }
+            // Detached: a task inherits the service's graceful-shutdown context, and the client
+            // (itself a Service) would close its pool as soon as the host begins to drain, while
+            // the workers still need it. ``close()`` ends it.
+            state.runner = Task.detached { await client.run() }
             return client
         }
         if state.withLockedValue({ $0.migrated }) { return }
