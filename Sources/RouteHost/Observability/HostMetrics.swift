@@ -79,7 +79,7 @@ public final class HostMetrics: Sendable {
             helpText: "Requests refused before their handler, by reason: rate_limit, queue_limit, auth_failure, blocked_address.")
     }
 
-    /// What `/metrics` refusals and other bounded labels may be.
+    /// Why a request was refused before its handler: the `reason` label of `routehost_http_refusals_total`.
     public enum Refusal: String, Sendable, CaseIterable {
         case rateLimit = "rate_limit", queueLimit = "queue_limit", authFailure = "auth_failure", blockedAddress = "blocked_address"
     }

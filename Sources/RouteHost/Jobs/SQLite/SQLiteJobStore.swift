@@ -4,7 +4,8 @@ import Logging
 import NIOConcurrencyHelpers
 import SQLiteNIO
 
-/// The job store: one SQLite file (`LOCAL_STORAGE_PATH/jobs.sqlite`) in WAL mode.
+/// The default job store: one SQLite file (`LOCAL_STORAGE_PATH/jobs.sqlite`) in WAL mode, for
+/// one host (several hosts share ``PostgresJobStore``).
 ///
 /// Durability: `synchronous=NORMAL` with WAL. A committed change survives the process being
 /// killed (SIGKILL, a crash); after a power loss or kernel crash the last few commits may be
@@ -13,7 +14,9 @@ import SQLiteNIO
 ///
 /// - Important: one process per file, enforced: ``open()`` takes the file's ``StoreLock`` (waiting
 ///   up to `lockTimeout` for another holder) and ``close()`` releases it. Call ``close()`` when
-///   done; a store released while open closes its connection in the background.
+///   done; a store released while open closes its connection in the background. Since one
+///   process owns the file, ``open()`` clears every lease and webhook hold it finds: their
+///   holder has stopped.
 public final class SQLiteJobStore: JobStore {
     public var isShared: Bool { false }
     /// The file's path.
