@@ -193,7 +193,8 @@ public final class DurableJobService: JobService, Service {
             logger.error("the job store is unavailable", metadata: ["error": "\(error)"])
             throw Self.storeUnavailable
         }
-        let size = submission.payload.serialized().count
+        let payload = submission.payload.serialized()
+        let size = payload.count
         guard size <= configuration.maxStoredJobBytes else {
             throw RouteFailure(
                 .contentTooLarge,
@@ -210,7 +211,7 @@ public final class DurableJobService: JobService, Service {
             throw JobQueueFull(limit: limit, retryAfter: retryAfterEstimate())
         }
         do {
-            try await store.insert(record(submission, status: .queued, at: Date()))
+            try await store.insert(record(submission, status: .queued, at: Date(), serializedPayload: payload))
         } catch {
             noteStore(error)
             waiting.withLockedValue { $0 -= 1 }
@@ -650,21 +651,24 @@ public final class DurableJobService: JobService, Service {
     /// The record of a submission, bounded: at most ``StoredHeaders/maximumBytes`` of its headers,
     /// and for a sync job a payload over `MAX_STORED_JOB_BYTES` is replaced by a note of its size
     /// (a queued job's whole payload is kept: ``enqueue(_:)`` refuses a larger one).
-    private func record(_ submission: JobSubmission, status: JobStatus, at date: Date) -> JobRecord {
+    ///
+    /// - Parameter serializedPayload: the payload's bytes when the caller has them already.
+    private func record(_ submission: JobSubmission, status: JobStatus, at date: Date, serializedPayload: [UInt8]? = nil) -> JobRecord {
         let request = submission.request
         var payload = submission.payload
-        if status != .queued {
-            let size = payload.serialized().count
-            if size > configuration.maxStoredJobBytes {
-                payload = ["omitted": .string("a payload of \(size) bytes, over MAX_STORED_JOB_BYTES (\(configuration.maxStoredJobBytes))")]
-            }
+        var bytes = serializedPayload ?? payload.serialized()
+        if status != .queued && bytes.count > configuration.maxStoredJobBytes {
+            payload = ["omitted": .string("a payload of \(bytes.count) bytes, over MAX_STORED_JOB_BYTES (\(configuration.maxStoredJobBytes))")]
+            bytes = payload.serialized()
         }
-        return JobRecord(
+        var job = JobRecord(
             id: submission.jobID, endpoint: submission.endpoint, status: status, payload: payload,
             requestID: request.requestID, uri: request.uri.description, headers: StoredHeaders.bounded(request.headers),
             webhookURL: submission.webhookURL,
             createdAt: date, updatedAt: date, startedAt: status == .running ? date : nil, attempts: status == .running ? 1 : 0,
             submitter: submission.submitter, idempotency: submission.idempotency)
+        job.serializedPayload = bytes
+        return job
     }
 
     private func failureEnvelope(for job: JobRecord, _ message: String) -> Envelope {

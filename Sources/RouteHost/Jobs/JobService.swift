@@ -115,6 +115,9 @@ public struct JobRecord: Sendable {
     /// ``envelope`` serialized, when it already was: the store writes these bytes as they are,
     /// so they must be ``envelope``'s compact serialization.
     public var serializedEnvelope: [UInt8]?
+    /// ``payload`` serialized, when it already was (its size is checked on submission): the
+    /// store writes these bytes as they are.
+    public var serializedPayload: [UInt8]?
     /// The webhook delivery state (jobs with a `webhook_url` that are `done`).
     public var webhook: WebhookDelivery?
     /// The key that submitted the job (``ClientIdentity/submitter``), for `JOB_VISIBILITY=key`

@@ -124,7 +124,7 @@ public final class PostgresJobStore: JobStore {
                 binds.append(job.id)
                 binds.append(job.endpoint)
                 binds.append(job.status.rawValue)
-                binds.append(job.payload.serializedString())
+                binds.append(job.serializedPayload.map { String(decoding: $0, as: UTF8.self) } ?? job.payload.serializedString())
                 binds.append(job.requestID)
                 binds.append(job.uri)
                 binds.append(StoredHeaders.encode(job.headers))

@@ -100,7 +100,7 @@ public final class SQLiteJobStore: JobStore {
                 """,
                 chunk.flatMap { job -> [SQLiteData] in
                     [
-                        .text(job.id), .text(job.endpoint), .text(job.status.rawValue), .text(job.payload.serializedString()),
+                        .text(job.id), .text(job.endpoint), .text(job.status.rawValue), .text(job.serializedPayload.map { String(decoding: $0, as: UTF8.self) } ?? job.payload.serializedString()),
                         .text(job.requestID), .text(job.uri), .text(StoredHeaders.encode(job.headers)), .optionalText(job.webhookURL),
                         .date(job.createdAt), .date(job.updatedAt), .optionalDate(job.startedAt), .optionalDate(job.finishedAt),
                         .integer(job.attempts), .optionalText(job.serializedEnvelope.map { String(decoding: $0, as: UTF8.self) } ?? job.envelope?.serializedString()),
