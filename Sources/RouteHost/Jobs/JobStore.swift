@@ -57,8 +57,6 @@ public protocol JobStore: Sendable {
     func job(id: String) async throws -> JobRecord?
     /// The latest job created at or after `date` with this `Idempotency-Key` from `submitter`.
     func job(idempotencyKey key: String, submitter: String?, createdSince date: Date) async throws -> JobRecord?
-    /// Every job with `status`, oldest first.
-    func jobs(status: JobStatus) async throws -> [JobRecord]
     /// The number of jobs with `status`.
     func count(status: JobStatus) async throws -> Int
     /// The store's size in bytes (its files, or its database).

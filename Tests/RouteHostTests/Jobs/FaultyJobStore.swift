@@ -55,7 +55,6 @@ final class FaultyJobStore: JobStore {
         try await write(.recordWebhook) { try await base.recordWebhook(jobID: jobID, delivery, owner: owner, at: date) }
     }
     func job(id: String) async throws -> JobRecord? { try await base.job(id: id) }
-    func jobs(status: JobStatus) async throws -> [JobRecord] { try await base.jobs(status: status) }
     func count(status: JobStatus) async throws -> Int { try await base.count(status: status) }
     func pendingWebhookCount() async throws -> Int { try await base.pendingWebhookCount() }
     func sizeBytes() async throws -> Int { try await base.sizeBytes() }

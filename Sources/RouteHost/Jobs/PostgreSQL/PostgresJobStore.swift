@@ -280,11 +280,6 @@ public final class PostgresJobStore: JobStore {
         ).first.map(Self.record)
     }
 
-    public func jobs(status: JobStatus) async throws -> [JobRecord] {
-        try await select("SELECT \(unescaped: Self.columns) FROM routehost_jobs WHERE status = \(status.rawValue) ORDER BY created_at, seq")
-            .map(Self.record)
-    }
-
     public func count(status: JobStatus) async throws -> Int {
         let rows = try await select("SELECT COUNT(*)::bigint AS n FROM routehost_jobs WHERE status = \(status.rawValue)")
         return try rows.first?["n"].decode(Int.self) ?? 0

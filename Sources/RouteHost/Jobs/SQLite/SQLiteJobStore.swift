@@ -241,11 +241,6 @@ public final class SQLiteJobStore: JobStore {
         ).first.map(Self.record)
     }
 
-    public func jobs(status: JobStatus) async throws -> [JobRecord] {
-        try await select("SELECT \(Self.columns) FROM jobs WHERE status = ? ORDER BY created_at, seq", [.text(status.rawValue)])
-            .map(Self.record)
-    }
-
     public func count(status: JobStatus) async throws -> Int {
         let rows = try await select("SELECT COUNT(*) AS n FROM jobs WHERE status = ?", [.text(status.rawValue)])
         return rows.first?.column("n")?.integer ?? 0
